@@ -1,0 +1,1 @@
+"""A shop's products and their SKUs (attributes, price in minor units, stock)."""

@@ -1,0 +1,1 @@
+"""Shared building blocks of the commerce areas: persistence base, errors, identity, state machines."""

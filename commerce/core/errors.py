@@ -1,0 +1,76 @@
+"""Domain errors. Each carries data; the edge translates them to HTTP or WebSocket answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a business action raises on purpose."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class Unauthenticated(DomainError):
+    """No valid identity was presented where one is needed."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """The named thing does not exist (or is not visible to the caller)."""
+
+    code = "not_found"
+
+    def __init__(self, kind: str, ident: object) -> None:
+        super().__init__(f"{kind} {ident} not found", details={"kind": kind, "id": ident})
+        self.kind = kind
+        self.ident = ident
+
+
+class InvalidInput(DomainError):
+    """Input that is well-formed but breaks a business rule about its values."""
+
+    code = "invalid_input"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state of a resource."""
+
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """A state machine refused a move; ``allowed`` lists the moves it would take."""
+
+    code = "invalid_transition"
+
+    def __init__(self, entity: str, current: str, target: str, allowed: Iterable[str]) -> None:
+        allowed_list = sorted(allowed)
+        super().__init__(
+            f"{entity} cannot move from {current} to {target}; allowed: "
+            + (", ".join(allowed_list) if allowed_list else "none (final state)"),
+            details={"entity": entity, "from": current, "to": target, "allowed": allowed_list},
+        )
+        self.entity = entity
+        self.current = current
+        self.target = target
+        self.allowed = allowed_list
+
+
+class IdempotencyMismatch(Conflict):
+    """An idempotency key was reused with a different request."""
+
+    code = "idempotency_mismatch"

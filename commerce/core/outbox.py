@@ -1,0 +1,35 @@
+"""Transactional outbox: events are written with the change that caused them and published after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from commerce.core.db import Base, BigId
+
+
+class OutboxEvent(Base):
+    """An event waiting to be (or already) published. ``stream`` names the audience, e.g. ``room:12``."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_unpublished", "published_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    stream: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+
+
+def record_event(
+    session: AsyncSession, *, stream: str, kind: str, payload: dict[str, Any], at: datetime
+) -> OutboxEvent:
+    """Add an event to the current transaction; it becomes visible to the relay only if that commits."""
+    event = OutboxEvent(stream=stream, kind=kind, payload=payload, created_at=at, published_at=None)
+    session.add(event)
+    return event

@@ -1,0 +1,1 @@
+"""Shops, their members, and their qualification to sell live."""

@@ -1,0 +1,300 @@
+"""A small typed routing layer on Starlette: pydantic in, pydantic out, one OpenAPI document.
+
+Each operation declares its body, query and response models; the wrapper parses and validates input,
+authenticates, calls the handler, serializes the answer and maps domain errors. The same declarations
+produce the OpenAPI document, so what is served and what is documented cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from commerce.core.errors import DomainError, NotFound
+from commerce.core.identity import Principal, require_principal
+from live.api.errors import EdgeError, ErrorBody, domain_error_response, error_response
+from live.container import Services
+
+log = logging.getLogger("yellowcart.api")
+
+MAX_ID = 2**63 - 1
+AuthMode = Literal["public", "user"]
+_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: the request, the caller, the services, parsed path/body/query."""
+
+    request: Request
+    principal: Principal | None
+    services: Services
+    path: dict[str, Any]
+    body: Any = None
+    query: Any = None
+
+    @property
+    def user(self) -> Principal:
+        return require_principal(self.principal)
+
+
+Handler = Callable[[Ctx], Awaitable[Any]]
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str  # Starlette template, e.g. /rooms/{room_id:int}
+    handler: Handler
+    summary: str
+    tags: list[str]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: AuthMode
+    media_type: str = "application/json"
+    extra: dict[int, type[BaseModel]] = field(default_factory=dict)
+
+    @property
+    def openapi_path(self) -> str:
+        return _PARAM.sub(lambda m: "{" + m.group(1) + "}", self.path)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+class Api:
+    def __init__(self) -> None:
+        self.operations: list[Operation] = []
+
+    def op(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tags: list[str],
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        auth: AuthMode = "user",
+        media_type: str = "application/json",
+        extra: dict[int, type[BaseModel]] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Register a handler; ``extra`` documents further answers (e.g. 503) with their models."""
+
+        def register(fn: Handler) -> Handler:
+            self.operations.append(
+                Operation(method, path, fn, summary, tags, body, query, response, status, auth, media_type,
+                          dict(extra or {}))
+            )
+            return fn
+
+        return register
+
+    def include(self, other: Api) -> None:
+        self.operations.extend(other.operations)
+
+    def routes(self) -> list[Route]:
+        by_path: dict[str, dict[str, Operation]] = {}
+        for op in self.operations:
+            by_path.setdefault(op.path, {})[op.method] = op
+        return [Route(path, _endpoint(ops), methods=list(ops)) for path, ops in by_path.items()]
+
+    def openapi(self, *, title: str, version: str, description: str = "") -> dict[str, Any]:
+        models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [(ErrorBody, "serialization")]
+        for op in self.operations:
+            if op.body is not None:
+                models.append((op.body, "validation"))
+            if op.response is not None:
+                models.append((op.response, "serialization"))
+            models.extend((m, "serialization") for m in op.extra.values())
+        refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
+        paths: dict[str, dict[str, Any]] = {}
+        for op in self.operations:
+            paths.setdefault(op.openapi_path, {})[op.method.lower()] = _describe(op, refs)
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": title, "version": version, "description": description},
+            "paths": paths,
+            "components": {
+                "schemas": defs.get("$defs", {}),
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            },
+        }
+
+
+def _describe(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": op.tags}
+    params: list[dict[str, Any]] = []
+    for name, conv in _PARAM.findall(op.path):
+        schema: dict[str, Any] = (
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID} if conv == "int" else {"type": "string"}
+        )
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    if op.query is not None:
+        qschema = op.query.model_json_schema(mode="validation")
+        required = set(qschema.get("required", []))
+        for name, prop in qschema.get("properties", {}).items():
+            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if prop.get("type") == "array":
+                param.update(style="form", explode=True)
+            params.append(param)
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+        }
+    ok: dict[str, Any] = {"description": "success"}
+    if op.response is not None:
+        ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+    elif op.media_type != "application/json":
+        ok["content"] = {op.media_type: {"schema": {"type": "string"}}}
+    responses: dict[str, Any] = {str(op.status): ok}
+    for code, model in op.extra.items():
+        responses[str(code)] = {
+            "description": "see body",
+            "content": {"application/json": {"schema": refs[(model, "serialization")]}},
+        }
+    codes = {400, 404, 422} | ({401, 403} if op.auth == "user" else {401}) | {409, 413, 415}
+    for code in sorted(codes):
+        responses[str(code)] = {"description": _REASONS[code], "content": {"application/json": {"schema": error}}}
+    out["responses"] = responses
+    out["security"] = [{"bearer": []}] if op.auth == "user" else [{}, {"bearer": []}]
+    return out
+
+
+_REASONS = {
+    400: "malformed request (bad JSON)",
+    401: "missing, invalid or expired token",
+    403: "the caller may not do this",
+    404: "not found",
+    409: "conflicts with the current state (illegal transitions name the allowed moves)",
+    413: "request body too large",
+    415: "request body is not JSON",
+    422: "input failed validation",
+}
+
+
+def _endpoint(ops: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        op = ops[request.method]
+        request.scope["yc.route"] = op.openapi_path
+        services: Services = request.app.state.services
+        try:
+            ctx = await _context(request, op, services)
+            result = await op.handler(ctx)
+        except DomainError as exc:
+            return domain_error_response(exc)
+        if isinstance(result, Response):
+            return result
+        if result is None:
+            return Response(status_code=op.status)
+        assert isinstance(result, BaseModel)
+        return Response(result.model_dump_json(), status_code=op.status, media_type="application/json")
+
+    return endpoint
+
+
+async def _context(request: Request, op: Operation, services: Services) -> Ctx:
+    path: dict[str, Any] = {}
+    for name, value in request.path_params.items():
+        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+            raise NotFound(name.removesuffix("_id"), value)
+        path[name] = value
+    principal = services.tokens.from_authorization(request.headers.get("authorization"))
+    if op.auth == "user":
+        require_principal(principal)
+    ctx = Ctx(request=request, principal=principal, services=services, path=path)
+    if op.body is not None:
+        ctx.body = await _parse_body(request, op.body, services.settings.max_body_bytes)
+    if op.query is not None:
+        ctx.query = _parse_query(request, op.query)
+    return ctx
+
+
+async def _parse_body(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise EdgeError(415, "unsupported_media_type", "request body must be application/json",
+                        {"content_type": ctype})
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise EdgeError(413, "body_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise EdgeError(413, "body_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise EdgeError(400, "malformed_json", "a JSON request body is required")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+
+
+def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name not in request.query_params:
+            continue
+        if typing.get_origin(_unwrap(info.annotation)) is list:
+            data[name] = request.query_params.getlist(name)
+        else:
+            data[name] = request.query_params[name]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, where="query") from None
+
+
+def _unwrap(annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and args:
+        non_none = [a for a in args if a is not type(None)]
+        return non_none[0] if non_none else annotation
+    return annotation
+
+
+def _validation_error(exc: ValidationError, where: str = "body") -> EdgeError:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return EdgeError(400, "malformed_json", "request body is not valid JSON",
+                         {"reason": errors[0]["msg"]})
+    items = [
+        {"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"], "type": e["type"]}
+        for e in errors[:20]
+    ]
+    first = items[0]
+    return EdgeError(422, "validation_error", f"invalid {where}: {first['field']}: {first['message']}",
+                     {"in": where, "errors": items})
+
+
+def not_found_response(request: Request, exc: Exception) -> Response:
+    return error_response(404, "not_found", f"no route for {request.url.path}", {"path": request.url.path})
+
+
+def method_not_allowed_response(request: Request, exc: Exception) -> Response:
+    return error_response(405, "method_not_allowed", f"{request.method} is not allowed here",
+                          {"method": request.method})

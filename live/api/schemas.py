@@ -1,0 +1,420 @@
+"""Request and response models of the HTTP API (they are also its OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from commerce.catalog.models import ProductStatus
+from commerce.core.money import MAX_MINOR
+from commerce.shops.models import LiveStatus
+from live.cart.models import ListingStatus
+from live.rooms.models import RoomState
+
+MAX_ID = 2**63 - 1
+_LINE = r"^[^\x00-\x1f\x7f]*$"  # one line: no control characters
+_PARA = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # text: newlines and tabs allowed
+
+
+def line(max_length: int, min_length: int = 1) -> StringConstraints:
+    """One line of text: trimmed, no control characters."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=_LINE)
+
+
+def para(max_length: int) -> StringConstraints:
+    """Free text: newlines and tabs allowed, other control characters refused."""
+    return StringConstraints(max_length=max_length, pattern=_PARA)
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Minor = Annotated[int, Field(ge=0, le=MAX_MINOR, description="amount in minor units (fen/cents)")]
+Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")]
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class In(BaseModel):
+    """Request bodies: unknown fields and type coercions are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PageQuery(Query):
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+class MyShop(Out):
+    shop_id: int
+    name: str
+    role: str
+    live_status: LiveStatus
+
+
+class MeOut(Out):
+    user_id: str
+    name: str
+    roles: list[str]
+    shops: list[MyShop]
+
+
+# --- shops ------------------------------------------------------------------------------------
+
+class ConditionOut(Out):
+    code: str
+    text: str
+
+
+class ConditionsOut(Out):
+    version: str
+    conditions: list[ConditionOut]
+    form_fields: list[str]
+
+
+class ShopApplication(In):
+    name: Annotated[str, line(80, 2)]
+    description: Annotated[str, para(2000)] = ""
+    category: Annotated[str, line(64)]
+    contact_name: Annotated[str, line(64)]
+    contact_phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-]{4,19}$")]
+    business_license_no: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{5,64}$")]
+    accepted_conditions_version: Annotated[str, StringConstraints(max_length=16, pattern=_LINE)]
+
+
+class ShopDecision(In):
+    decision: Literal["approve", "reject", "revoke", "restore"]
+    reason: Annotated[str, line(500)] | None = None
+
+
+class ShopOut(Out):
+    id: int
+    name: str
+    description: str
+    category: str
+    owner_id: str
+    live_status: LiveStatus
+    status_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    contact_name: str | None = Field(None, description="members and staff only")
+    contact_phone: str | None = Field(None, description="members and staff only")
+    business_license_no: str | None = Field(None, description="members and staff only")
+    allowed_decisions: list[str] = Field(default_factory=list, description="staff decisions open now")
+
+
+class ShopPage(Out):
+    items: list[ShopOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ShopsQuery(PageQuery):
+    status: LiveStatus | None = None
+
+
+class MemberIn(In):
+    user_id: UserId
+    role: Literal["operator", "streamer"]
+
+
+class MemberOut(Out):
+    shop_id: int
+    user_id: str
+    role: str
+    added_by: str
+    added_at: datetime
+
+
+class MemberList(Out):
+    items: list[MemberOut]
+
+
+# --- catalog ----------------------------------------------------------------------------------
+
+AttrKey = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=_LINE)]
+AttrValue = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_LINE)]
+
+
+class SkuIn(In):
+    attributes: dict[AttrKey, AttrValue] = Field(default_factory=dict, max_length=5,
+                                                 description="e.g. {\"colour\": \"red\", \"size\": \"M\"}")
+    price_minor: Minor
+    stock: int = Field(ge=0, le=1_000_000_000)
+    code: Annotated[str, StringConstraints(max_length=64, pattern=_LINE)] = ""
+
+
+class ProductIn(In):
+    title: Annotated[str, line(120)]
+    category: Annotated[str, line(64)]
+    currency: Currency = "CNY"
+    description: Annotated[str, para(5000)] = ""
+    images: list[Url] = Field(default_factory=list, max_length=9)
+    skus: list[SkuIn] = Field(min_length=1, max_length=100)
+
+
+class ProductPatch(In):
+    title: Annotated[str, line(120)] | None = None
+    category: Annotated[str, line(64)] | None = None
+    description: Annotated[str, para(5000)] | None = None
+    images: list[Url] | None = Field(None, max_length=9)
+
+
+class ProductStatusIn(In):
+    status: ProductStatus
+
+
+class SkuPatch(In):
+    price_minor: Minor | None = None
+    stock: int | None = Field(None, ge=0, le=1_000_000_000)
+    code: Annotated[str, StringConstraints(max_length=64, pattern=_LINE)] | None = None
+
+
+class SkuOut(Out):
+    id: int
+    product_id: int
+    code: str
+    attributes: dict[str, str]
+    price_minor: int
+    stock: int
+
+
+class ProductOut(Out):
+    id: int
+    shop_id: int
+    title: str
+    category: str
+    description: str
+    images: list[str]
+    currency: str
+    status: ProductStatus
+    skus: list[SkuOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(Out):
+    items: list[ProductOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ProductsQuery(PageQuery):
+    include_archived: bool = False
+
+
+# --- rooms ------------------------------------------------------------------------------------
+
+class RoomIn(In):
+    shop_id: Id
+    title: Annotated[str, line(100)]
+    cover_url: Url
+    description: Annotated[str, para(1000)] = ""
+    start_now: bool = False
+    scheduled_at: AwareDatetime | None = None
+    streamer_id: UserId | None = Field(None, description="operators name the streamer; streamers omit it")
+
+
+class RoomPatch(In):
+    title: Annotated[str, line(100)] | None = None
+    cover_url: Url | None = None
+    description: Annotated[str, para(1000)] | None = None
+    scheduled_at: AwareDatetime | None = None
+
+
+class ReasonIn(In):
+    reason: Annotated[str, line(500)]
+
+
+class OptionalReasonIn(In):
+    reason: Annotated[str, line(500)] | None = None
+
+
+class RoomOut(Out):
+    id: int
+    shop_id: int
+    streamer_id: str
+    title: str
+    cover_url: str
+    description: str
+    state: RoomState
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    explaining_listing_id: int | None
+    subscriber_count: int = 0
+    subscribed: bool = False
+    allowed_transitions: list[RoomState] = Field(default_factory=list)
+
+
+class RoomPage(Out):
+    items: list[RoomOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RoomsQuery(PageQuery):
+    state: list[RoomState] | None = None
+    shop_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class SubscriptionOut(Out):
+    room_id: int
+    subscribed: bool
+    subscriber_count: int
+
+
+# --- cart -------------------------------------------------------------------------------------
+
+class ListingIn(In):
+    product_id: Id
+    live_price_minor: Minor | None = None
+
+
+class ListingStatusIn(In):
+    status: ListingStatus
+
+
+class ListingPriceIn(In):
+    live_price_minor: Minor | None
+
+
+class CartOrderIn(In):
+    listing_ids: list[Id] = Field(max_length=200)
+
+
+class ExplainIn(In):
+    listing_id: Id | None
+
+
+class ProductSummary(Out):
+    id: int
+    title: str
+    image: str | None
+    category: str
+    price_min_minor: int
+    price_max_minor: int
+    stock: int
+
+
+class ListingOut(Out):
+    id: int
+    room_id: int
+    product_id: int
+    position: int
+    status: ListingStatus
+    live_price_minor: int | None
+    currency: str
+    explaining: bool
+    product: ProductSummary
+    skus: list[SkuOut]
+    allowed_statuses: list[ListingStatus]
+
+
+class CartOut(Out):
+    room_id: int
+    room_state: RoomState
+    explaining_listing_id: int | None
+    listings: list[ListingOut]
+
+
+# --- history, audit, reports ------------------------------------------------------------------
+
+class TransitionOut(Out):
+    entity: str
+    entity_id: int
+    from_state: str | None
+    to_state: str
+    actor_id: str
+    actor_role: str
+    reason: str | None
+    at: datetime
+
+
+class TransitionList(Out):
+    items: list[TransitionOut]
+
+
+class AuditOut(Out):
+    id: int
+    actor_id: str
+    actor_role: str
+    action: str
+    target_type: str
+    target_id: int
+    reason: str | None
+    details: dict[str, Any]
+    at: datetime
+
+
+class AuditPage(Out):
+    items: list[AuditOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AuditQuery(PageQuery):
+    action: Annotated[str, StringConstraints(max_length=64, pattern=_LINE)] | None = None
+    target_type: Literal["shop", "room", "listing", "product"] | None = None
+    target_id: int | None = Field(None, ge=1, le=MAX_ID)
+    actor_id: UserId | None = None
+
+
+class ReportListing(Out):
+    listing_id: int
+    product_id: int
+    title: str
+    status: ListingStatus
+    live_price_minor: int | None
+    currency: str
+    times_on_sale: int
+
+
+class RoomReport(Out):
+    room_id: int
+    shop_id: int
+    streamer_id: str
+    title: str
+    state: RoomState
+    final: bool
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: int | None
+    end_reason: str | None
+    subscriber_count: int
+    listings: list[ReportListing]
+
+
+# --- operations -------------------------------------------------------------------------------
+
+class HealthOut(Out):
+    status: Literal["ok"]
+
+
+class ReadyCheck(Out):
+    name: str
+    ok: bool
+    error: str | None = None
+    latency_ms: float
+
+
+class ReadyOut(Out):
+    status: Literal["ready", "not_ready"]
+    checks: list[ReadyCheck]

@@ -1,0 +1,97 @@
+"""The composition root: build every service from one Settings object and assemble the ASGI app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from commerce.core.database import Database
+from commerce.core.db import Clock, system_clock
+from live import __doc__ as live_doc
+from live.api import cart, catalog, me, ops, rooms, shops, staff
+from live.api.errors import error_response
+from live.api.routing import Api
+from live.auth import TokenService
+from live.container import Services
+from live.events import LocalBus, OutboxRelay
+from live.observability import Metrics, ObservabilityMiddleware
+from live.settings import Settings
+
+log = logging.getLogger("yellowcart.app")
+VERSION = "0.1.0"
+
+
+def build_api() -> Api:
+    api = Api()
+    for module in (ops, me, shops, catalog, rooms, cart, staff):
+        api.include(module.api)
+    return api
+
+
+def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
+    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    metrics = Metrics()
+    bus = LocalBus()
+    relay = OutboxRelay(db, bus, clock, metrics, poll_seconds=settings.outbox_poll_seconds)
+    db.on_commit(relay.nudge)
+    redis = None
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    return Services(
+        settings=settings, db=db, tokens=TokenService(settings), clock=clock, metrics=metrics, bus=bus,
+        relay=relay, redis=redis,
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
+               services: Services | None = None) -> Starlette:
+    settings = settings or Settings()
+    services = services or build_services(settings, clock)
+    api = build_api()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.uses_dev_secret:
+            log.warning("JWT_SECRET is not set: using the development secret; never do this in production")
+        services.relay.start()
+        log.info("yellowcart started", extra={"database": services.db.dialect,
+                                              "redis": bool(settings.redis_url)})
+        try:
+            yield
+        finally:
+            log.info("yellowcart shutting down")
+            await services.relay.stop()
+            if services.redis is not None:
+                await services.redis.aclose()
+            await services.db.dispose()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), {"path": request.url.path})
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"error": {"code": "internal_error", "message": "internal server error", "details": {}}},
+            status_code=500,
+        )
+
+    app = Starlette(
+        routes=api.routes(),
+        middleware=[Middleware(ObservabilityMiddleware, metrics=services.metrics)],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.openapi = api.openapi(title="Yellowcart", version=VERSION, description=(live_doc or "").strip())
+    return app

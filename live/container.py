@@ -1,0 +1,26 @@
+"""The services one app instance runs on, built once by the composition root (``live.app``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from commerce.core.database import Database
+from commerce.core.db import Clock
+from live.auth import TokenService
+from live.events import LocalBus, OutboxRelay
+from live.observability import Metrics
+from live.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    tokens: TokenService
+    clock: Clock
+    metrics: Metrics
+    bus: LocalBus
+    relay: OutboxRelay
+    redis: Redis | None = None

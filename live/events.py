@@ -1,0 +1,175 @@
+"""After-commit publication: the outbox relay moves committed events to the event sink.
+
+Actions write events into the outbox table in their own transaction. After every commit the database
+nudges the relay, which reads unpublished events in id order, hands them to the sink, and marks them
+published in one transaction. A crash between commit and publish loses nothing: the relay also polls,
+so events left behind are published at the next run (at least once, in order). On PostgreSQL one
+relay drains at a time (an advisory lock), which keeps the order across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select, text, update
+
+from commerce.core.database import Database
+from commerce.core.db import Clock
+from commerce.core.outbox import OutboxEvent
+from live.observability import Metrics
+
+log = logging.getLogger("yellowcart.events")
+
+_RELAY_LOCK_KEY = 0x59434F42  # "YCOB": the outbox relay's advisory lock
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    stream: str
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class EventSink(Protocol):
+    """Where committed events go (the room channel's broker, from the next layer up)."""
+
+    async def publish(self, events: Sequence[Event]) -> None: ...
+
+
+class LocalBus:
+    """In-process fan-out of committed events to subscribers' bounded queues.
+
+    A subscriber whose queue is full loses its oldest event and is told so by ``overflowed``; the
+    relay never waits for a subscriber.
+    """
+
+    def __init__(self, queue_size: int = 10_000) -> None:
+        self._subs: set[Subscription] = set()
+        self._queue_size = queue_size
+
+    def subscribe(self, stream_prefix: str = "") -> Subscription:
+        sub = Subscription(self, stream_prefix, self._queue_size)
+        self._subs.add(sub)
+        return sub
+
+    def _drop(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        for sub in list(self._subs):
+            for ev in events:
+                if ev.stream.startswith(sub.prefix):
+                    sub.offer(ev)
+
+
+class Subscription:
+    def __init__(self, bus: LocalBus, prefix: str, size: int) -> None:
+        self._bus = bus
+        self.prefix = prefix
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=size)
+        self.overflowed = 0
+
+    def offer(self, event: Event) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.overflowed += 1
+        self.queue.put_nowait(event)
+
+    async def get(self, timeout: float | None = None) -> Event:
+        return await asyncio.wait_for(self.queue.get(), timeout)
+
+    def drain(self) -> list[Event]:
+        out: list[Event] = []
+        while not self.queue.empty():
+            out.append(self.queue.get_nowait())
+        return out
+
+    def close(self) -> None:
+        self._bus._drop(self)
+
+
+class OutboxRelay:
+    def __init__(
+        self, db: Database, sink: EventSink, clock: Clock, metrics: Metrics, *, poll_seconds: float = 1.0,
+        batch: int = 500,
+    ) -> None:
+        self._db = db
+        self._sink = sink
+        self._clock = clock
+        self._metrics = metrics
+        self._poll = poll_seconds
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    async def drain(self) -> int:
+        """Publish everything committed so far; returns how many events went out."""
+        total = 0
+        async with self._lock:
+            while True:
+                n = await self._drain_batch()
+                total += n
+                if n < self._batch:
+                    return total
+
+    async def _drain_batch(self) -> int:
+        async with self._db.sessions() as session, session.begin():
+            if self._db.dialect == "postgresql":
+                await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _RELAY_LOCK_KEY})
+            rows = list(
+                await session.scalars(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.published_at.is_(None))
+                    .order_by(OutboxEvent.id)
+                    .limit(self._batch)
+                )
+            )
+            if not rows:
+                return 0
+            events = [Event(r.id, r.stream, r.kind, dict(r.payload), r.created_at) for r in rows]
+            await self._sink.publish(events)
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([r.id for r in rows]))
+                .values(published_at=self._clock())
+            )
+        self._metrics.outbox_published.inc(len(events))
+        return len(events)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+            self._wake.clear()
+            try:
+                await self.drain()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._metrics.outbox_failures.inc()
+                log.exception("outbox relay run failed; will retry")
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.drain()

@@ -1,0 +1,13 @@
+"""Every table of the server, gathered for migrations and tests."""
+
+from commerce.catalog import models as catalog_models
+from commerce.core import audit, outbox, transitions
+from commerce.core.db import Base
+from commerce.shops import models as shop_models
+from live.cart import models as cart_models
+from live.rooms import models as room_models
+
+metadata = Base.metadata
+
+__all__ = ["audit", "cart_models", "catalog_models", "metadata", "outbox", "room_models", "shop_models",
+           "transitions"]

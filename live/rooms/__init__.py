@@ -1,0 +1,1 @@
+"""Live rooms: scheduling, going live, ending, force-ending, previews and subscriptions."""

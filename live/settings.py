@@ -1,0 +1,74 @@
+"""One typed settings object, read once from the environment, with embedded defaults."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "yellowcart-development-secret-change-me-0123456789"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the server. Names are the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
+
+    database_url: str = Field("sqlite:///./var/yellowcart.db", description="SQLite file or postgresql:// URL")
+    redis_url: str | None = Field(None, description="Redis URL; unset means the in-process broker")
+    db_pool_size: int = Field(10, ge=1, le=200)
+
+    jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"] = "HS256"
+    jwt_secret: str | None = Field(None, description="shared secret for HS* tokens")
+    jwt_public_key: str | None = Field(None, description="PEM public key for RS256/ES256/EdDSA tokens")
+    jwt_private_key: str | None = Field(None, description="PEM private key, only for `yellowcart token`")
+    jwt_issuer: str = "yellowcart"
+    jwt_audience: str = "yellowcart"
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300)
+    jwt_default_ttl_seconds: int = Field(86400, ge=60)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str | None = Field(None, description="base URL printed for clients; defaults to http://host:port")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_strength(cls, v: str | None) -> str | None:
+        if v is not None and len(v) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters")
+        return v
+
+    @model_validator(mode="after")
+    def _key_for_algorithm(self) -> Settings:
+        if not self.jwt_algorithm.startswith("HS") and not self.jwt_public_key:
+            raise ValueError(f"JWT_PUBLIC_KEY is required for {self.jwt_algorithm}")
+        return self
+
+    @property
+    def verification_key(self) -> str:
+        if self.jwt_algorithm.startswith("HS"):
+            return self.jwt_secret or DEV_JWT_SECRET
+        assert self.jwt_public_key is not None
+        return self.jwt_public_key
+
+    @property
+    def signing_key(self) -> str:
+        if self.jwt_algorithm.startswith("HS"):
+            return self.jwt_secret or DEV_JWT_SECRET
+        if not self.jwt_private_key:
+            raise ValueError(f"JWT_PRIVATE_KEY is required to sign {self.jwt_algorithm} tokens")
+        return self.jwt_private_key
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.jwt_algorithm.startswith("HS") and self.jwt_secret is None
