@@ -47,13 +47,20 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
 
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     return Services(
-        settings=settings, db=db, tokens=TokenService(settings), clock=clock, metrics=metrics, bus=bus,
-        relay=relay, redis=redis,
+        settings=settings,
+        db=db,
+        tokens=TokenService(settings),
+        clock=clock,
+        metrics=metrics,
+        bus=bus,
+        relay=relay,
+        redis=redis,
     )
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
-               services: Services | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock = system_clock, services: Services | None = None
+) -> Starlette:
     settings = settings or Settings()
     services = services or build_services(settings, clock)
     api = build_api()
@@ -63,8 +70,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock,
         if settings.uses_dev_secret:
             log.warning("JWT_SECRET is not set: using the development secret; never do this in production")
         services.relay.start()
-        log.info("yellowcart started", extra={"database": services.db.dialect,
-                                              "redis": bool(settings.redis_url)})
+        log.info(
+            "yellowcart started", extra={"database": services.db.dialect, "redis": bool(settings.redis_url)}
+        )
         try:
             yield
         finally:

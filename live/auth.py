@@ -23,7 +23,9 @@ class TokenService:
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
 
-    def issue(self, user_id: str, roles: Iterable[Role], *, name: str = "", ttl_seconds: int | None = None) -> str:
+    def issue(
+        self, user_id: str, roles: Iterable[Role], *, name: str = "", ttl_seconds: int | None = None
+    ) -> str:
         if not user_id or len(user_id) > MAX_SUBJECT:
             raise InvalidInput("user id must be 1-64 characters")
         now = int(time.time())

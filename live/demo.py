@@ -35,18 +35,27 @@ PEOPLE: dict[str, tuple[str, list[Role]]] = {
 
 PRODUCTS = [
     ProductInput(
-        title="Silk scarf, hand-rolled edges", category="accessories", currency="CNY",
-        description="Mulberry silk, 90 x 90 cm.", images=["https://img.example.com/demo/scarf.jpg"],
-        skus=[SkuInput({"colour": "red"}, 19900, 50, "SCARF-RED"),
-              SkuInput({"colour": "navy"}, 19900, 50, "SCARF-NAVY")],
+        title="Silk scarf, hand-rolled edges",
+        category="accessories",
+        currency="CNY",
+        description="Mulberry silk, 90 x 90 cm.",
+        images=["https://img.example.com/demo/scarf.jpg"],
+        skus=[
+            SkuInput({"colour": "red"}, 19900, 50, "SCARF-RED"),
+            SkuInput({"colour": "navy"}, 19900, 50, "SCARF-NAVY"),
+        ],
     ),
     ProductInput(
-        title="Cotton T-shirt", category="apparel", currency="CNY",
+        title="Cotton T-shirt",
+        category="apparel",
+        currency="CNY",
         images=["https://img.example.com/demo/tee.jpg"],
         skus=[SkuInput({"colour": "white", "size": s}, 5900, 100, f"TEE-W-{s}") for s in ("S", "M", "L")],
     ),
     ProductInput(
-        title="Green tea, spring harvest 250 g", category="food", currency="CNY",
+        title="Green tea, spring harvest 250 g",
+        category="food",
+        currency="CNY",
         images=["https://img.example.com/demo/tea.jpg"],
         skus=[SkuInput({}, 12800, 300, "TEA-250")],
     ),
@@ -83,27 +92,46 @@ async def seed_demo(settings: Settings) -> Demo:
     finally:
         await db.dispose()
     for label, (uid, roles) in PEOPLE.items():
-        demo.tokens[label] = (uid, tokens.issue(uid, roles, name=label.replace("_", " "), ttl_seconds=7 * 86400))
+        demo.tokens[label] = (
+            uid,
+            tokens.issue(uid, roles, name=label.replace("_", " "), ttl_seconds=7 * 86400),
+        )
     return demo
 
 
 async def _create(s: AsyncSession) -> Demo:
-    operator, staff, streamer = _principal("shop_operator"), _principal("platform_staff"), _principal("streamer")
+    operator, staff, streamer = (
+        _principal("shop_operator"),
+        _principal("platform_staff"),
+        _principal("streamer"),
+    )
     shop = await apply_for_live(
-        s, operator,
-        ShopDetails(SHOP_NAME, "Scarves, tees and tea, live every evening.", "general", "Li Wei", "+86 138 0000 0000",
-                    "91310000DEMO0001X", CONDITIONS_VERSION),
+        s,
+        operator,
+        ShopDetails(
+            SHOP_NAME,
+            "Scarves, tees and tea, live every evening.",
+            "general",
+            "Li Wei",
+            "+86 138 0000 0000",
+            "91310000DEMO0001X",
+            CONDITIONS_VERSION,
+        ),
         system_clock,
     )
     await decide(s, staff, shop.id, "approve", "demo shop", system_clock)
     await add_member(s, operator, shop.id, streamer.user_id, MemberRole.STREAMER, system_clock)
     product_ids = [(await create_product(s, operator, shop.id, p, system_clock)).id for p in PRODUCTS]
     room = await create_room(
-        s, streamer,
-        RoomInput(shop_id=shop.id, title="Evening live: silk and spring tea",
-                  cover_url="https://img.example.com/demo/cover.jpg",
-                  description="Tonight's picks with live prices.",
-                  scheduled_at=system_clock() + timedelta(hours=1)),
+        s,
+        streamer,
+        RoomInput(
+            shop_id=shop.id,
+            title="Evening live: silk and spring tea",
+            cover_url="https://img.example.com/demo/cover.jpg",
+            description="Tonight's picks with live prices.",
+            scheduled_at=system_clock() + timedelta(hours=1),
+        ),
         system_clock,
     )
     listing_ids = []
@@ -115,10 +143,16 @@ async def _create(s: AsyncSession) -> Demo:
 def print_demo(demo: Demo, settings: Settings, *, as_json: bool = False) -> None:
     base = settings.base_url
     if as_json:
-        print(json.dumps({
-            "base_url": base, "shop_id": demo.shop_id, "room_id": demo.room_id,
-            "tokens": {k: {"user_id": u, "token": t} for k, (u, t) in demo.tokens.items()},
-        }))
+        print(
+            json.dumps(
+                {
+                    "base_url": base,
+                    "shop_id": demo.shop_id,
+                    "room_id": demo.room_id,
+                    "tokens": {k: {"user_id": u, "token": t} for k, (u, t) in demo.tokens.items()},
+                }
+            )
+        )
         return
     print(("Created" if demo.created else "Found") + f" demo shop {demo.shop_id} with room {demo.room_id}.")
     print(f"  API:       {base}/")

@@ -83,8 +83,8 @@ class Subscription:
             self.overflowed += 1
         self.queue.put_nowait(event)
 
-    async def get(self, timeout: float | None = None) -> Event:
-        return await asyncio.wait_for(self.queue.get(), timeout)
+    async def get(self) -> Event:
+        return await self.queue.get()
 
     def drain(self) -> list[Event]:
         out: list[Event] = []
@@ -98,7 +98,13 @@ class Subscription:
 
 class OutboxRelay:
     def __init__(
-        self, db: Database, sink: EventSink, clock: Clock, metrics: Metrics, *, poll_seconds: float = 1.0,
+        self,
+        db: Database,
+        sink: EventSink,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        poll_seconds: float = 1.0,
         batch: int = 500,
     ) -> None:
         self._db = db

@@ -9,5 +9,13 @@ from live.rooms import models as room_models
 
 metadata = Base.metadata
 
-__all__ = ["audit", "cart_models", "catalog_models", "metadata", "outbox", "room_models", "shop_models",
-           "transitions"]
+__all__ = [
+    "audit",
+    "cart_models",
+    "catalog_models",
+    "metadata",
+    "outbox",
+    "room_models",
+    "shop_models",
+    "transitions",
+]

@@ -43,7 +43,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str, as_json: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -61,12 +63,16 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "yellowcart_http_requests_total", "HTTP requests by route, method and status",
-            ["route", "method", "status"], registry=self.registry,
+            "yellowcart_http_requests_total",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "yellowcart_http_request_duration_seconds", "HTTP request latency by route and method",
-            ["route", "method"], registry=self.registry,
+            "yellowcart_http_request_duration_seconds",
+            "HTTP request latency by route and method",
+            ["route", "method"],
+            registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.in_flight = Gauge(
@@ -76,7 +82,8 @@ class Metrics:
             "yellowcart_outbox_published_total", "events published from the outbox", registry=self.registry
         )
         self.outbox_failures = Counter(
-            "yellowcart_outbox_failures_total", "outbox relay runs that failed and will be retried",
+            "yellowcart_outbox_failures_total",
+            "outbox relay runs that failed and will be retried",
             registry=self.registry,
         )
 
@@ -118,7 +125,10 @@ class ObservabilityMiddleware:
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route, method).observe(elapsed)
             self.log.info(
-                "%s %s %s", method, scope["path"], status,
+                "%s %s %s",
+                method,
+                scope["path"],
+                status,
                 extra={"route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
             )
             request_id_var.reset(token)

@@ -30,7 +30,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    public_url: str | None = Field(None, description="base URL printed for clients; defaults to http://host:port")
+    public_url: str | None = Field(
+        None, description="base URL printed for clients; defaults to http://host:port"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(64 * 1024, ge=1024)

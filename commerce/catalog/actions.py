@@ -88,17 +88,29 @@ async def create_product(
     _check_skus(data.skus, data.currency)
     now = clock()
     product = Product(
-        shop_id=shop_id, title=data.title, category=data.category, description=data.description,
-        images=list(data.images), currency=data.currency, status=ProductStatus.ACTIVE,
-        created_at=now, updated_at=now,
+        shop_id=shop_id,
+        title=data.title,
+        category=data.category,
+        description=data.description,
+        images=list(data.images),
+        currency=data.currency,
+        status=ProductStatus.ACTIVE,
+        created_at=now,
+        updated_at=now,
     )
     session.add(product)
     await session.flush()
     for sku in data.skus:
         session.add(_new_sku(product.id, sku, now))
     await record_transition(
-        session, entity="product", entity_id=product.id, from_state=None, to_state=ProductStatus.ACTIVE,
-        actor_id=actor.user_id, actor_role="shop_operator", at=now,
+        session,
+        entity="product",
+        entity_id=product.id,
+        from_state=None,
+        to_state=ProductStatus.ACTIVE,
+        actor_id=actor.user_id,
+        actor_role="shop_operator",
+        at=now,
     )
     await session.flush()
     return product
@@ -106,9 +118,14 @@ async def create_product(
 
 def _new_sku(product_id: int, sku: SkuInput, now: datetime) -> Sku:
     return Sku(
-        product_id=product_id, code=sku.code, attributes=dict(sku.attributes),
-        attributes_key=attributes_key(sku.attributes), price_minor=sku.price_minor, stock=sku.stock,
-        created_at=now, updated_at=now,
+        product_id=product_id,
+        code=sku.code,
+        attributes=dict(sku.attributes),
+        attributes_key=attributes_key(sku.attributes),
+        price_minor=sku.price_minor,
+        stock=sku.stock,
+        created_at=now,
+        updated_at=now,
     )
 
 
@@ -126,7 +143,9 @@ async def update_product(
     product = await get_product(session, product_id)
     await require_operator(session, product.shop_id, actor)
     if product.status == ProductStatus.ARCHIVED:
-        raise Conflict("an archived product cannot be edited; restore it first", details={"status": product.status})
+        raise Conflict(
+            "an archived product cannot be edited; restore it first", details={"status": product.status}
+        )
     if title is not None:
         product.title = title
     if category is not None:
@@ -147,8 +166,14 @@ async def set_product_status(
     PRODUCT.check(product.status, target)
     now = clock()
     await record_transition(
-        session, entity="product", entity_id=product.id, from_state=product.status, to_state=target,
-        actor_id=actor.user_id, actor_role="shop_operator", at=now,
+        session,
+        entity="product",
+        entity_id=product.id,
+        from_state=product.status,
+        to_state=target,
+        actor_id=actor.user_id,
+        actor_role="shop_operator",
+        at=now,
     )
     product.status = target
     product.updated_at = now

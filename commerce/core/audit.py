@@ -67,8 +67,10 @@ async def search(
     stmt = select(AuditEntry)
     count = select(func.count()).select_from(AuditEntry)
     for column, value in (
-        (AuditEntry.action, action), (AuditEntry.target_type, target_type),
-        (AuditEntry.target_id, target_id), (AuditEntry.actor_id, actor_id),
+        (AuditEntry.action, action),
+        (AuditEntry.target_type, target_type),
+        (AuditEntry.target_id, target_id),
+        (AuditEntry.actor_id, actor_id),
     ):
         if value is not None:
             stmt = stmt.where(column == value)

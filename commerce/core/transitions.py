@@ -91,4 +91,3 @@ async def history(session: AsyncSession, entity: str, entity_id: int) -> list[Tr
         .order_by(TransitionRecord.id)
     )
     return list(rows)
-

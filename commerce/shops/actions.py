@@ -107,12 +107,22 @@ async def apply_for_live(session: AsyncSession, actor: Principal, details: ShopD
         raise Conflict(f"a shop named {details.name!r} exists", details={"field": "name"}) from exc
     session.add(
         ShopMember(
-            shop_id=shop.id, user_id=actor.user_id, role=MemberRole.OPERATOR, added_by=actor.user_id, added_at=now
+            shop_id=shop.id,
+            user_id=actor.user_id,
+            role=MemberRole.OPERATOR,
+            added_by=actor.user_id,
+            added_at=now,
         )
     )
     await record_transition(
-        session, entity="shop", entity_id=shop.id, from_state=None, to_state=LiveStatus.APPLIED,
-        actor_id=actor.user_id, actor_role=Role.SHOP_OPERATOR, at=now,
+        session,
+        entity="shop",
+        entity_id=shop.id,
+        from_state=None,
+        to_state=LiveStatus.APPLIED,
+        actor_id=actor.user_id,
+        actor_role=Role.SHOP_OPERATOR,
+        at=now,
     )
     return shop
 
@@ -150,8 +160,15 @@ async def _move(
     shop.status_reason = reason
     shop.updated_at = now
     await record_transition(
-        session, entity="shop", entity_id=shop.id, from_state=previous, to_state=target,
-        actor_id=actor.user_id, actor_role=role, at=now, reason=reason,
+        session,
+        entity="shop",
+        entity_id=shop.id,
+        from_state=previous,
+        to_state=target,
+        actor_id=actor.user_id,
+        actor_role=role,
+        at=now,
+        reason=reason,
     )
 
 
@@ -191,8 +208,14 @@ async def decide(
     now = clock()
     await _move(session, shop, target, actor, Role.PLATFORM_STAFF, reason, now)
     record_audit(
-        session, actor_id=actor.user_id, actor_role=Role.PLATFORM_STAFF, action=f"shop.{decision}",
-        target_type="shop", target_id=shop.id, at=now, reason=reason,
+        session,
+        actor_id=actor.user_id,
+        actor_role=Role.PLATFORM_STAFF,
+        action=f"shop.{decision}",
+        target_type="shop",
+        target_id=shop.id,
+        at=now,
+        reason=reason,
         details={"from": previous, "to": target},
     )
     return shop
@@ -219,7 +242,7 @@ async def my_shops(session: AsyncSession, actor: Principal) -> list[tuple[Shop, 
         .where(ShopMember.user_id == actor.user_id)
         .order_by(Shop.id)
     )
-    return [(s, m) for s, m in rows.tuples()]
+    return [(s, m) for s, m in rows]
 
 
 async def can_see_private(session: AsyncSession, actor: Principal | None, shop_id: int) -> bool:
@@ -245,8 +268,14 @@ async def add_member(
     except IntegrityError as exc:
         raise Conflict(f"user {user_id} is already a member of shop {shop_id}") from exc
     record_audit(
-        session, actor_id=actor.user_id, actor_role=Role.SHOP_OPERATOR, action="shop.member_added",
-        target_type="shop", target_id=shop_id, at=now, details={"user_id": user_id, "role": role},
+        session,
+        actor_id=actor.user_id,
+        actor_role=Role.SHOP_OPERATOR,
+        action="shop.member_added",
+        target_type="shop",
+        target_id=shop_id,
+        at=now,
+        details={"user_id": user_id, "role": role},
     )
     return member
 
@@ -263,8 +292,14 @@ async def remove_member(
         raise NotFound("shop member", user_id)
     await session.delete(member)
     record_audit(
-        session, actor_id=actor.user_id, actor_role=Role.SHOP_OPERATOR, action="shop.member_removed",
-        target_type="shop", target_id=shop_id, at=clock(), details={"user_id": user_id},
+        session,
+        actor_id=actor.user_id,
+        actor_role=Role.SHOP_OPERATOR,
+        action="shop.member_removed",
+        target_type="shop",
+        target_id=shop_id,
+        at=clock(),
+        details={"user_id": user_id},
     )
 
 
@@ -272,5 +307,7 @@ async def list_members(session: AsyncSession, actor: Principal, shop_id: int) ->
     await get_shop(session, shop_id)
     if not actor.is_staff:
         await require_member(session, shop_id, actor)
-    rows = await session.scalars(select(ShopMember).where(ShopMember.shop_id == shop_id).order_by(ShopMember.id))
+    rows = await session.scalars(
+        select(ShopMember).where(ShopMember.shop_id == shop_id).order_by(ShopMember.id)
+    )
     return list(rows)

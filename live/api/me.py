@@ -15,6 +15,10 @@ async def me(ctx: Ctx) -> MeOut:
     async with ctx.services.db.read() as s:
         shops = await my_shops(s, user)
     return MeOut(
-        user_id=user.user_id, name=user.name, roles=sorted(r.value for r in user.roles),
-        shops=[MyShop(shop_id=sh.id, name=sh.name, role=m.role, live_status=sh.live_status) for sh, m in shops],
+        user_id=user.user_id,
+        name=user.name,
+        roles=sorted(r.value for r in user.roles),
+        shops=[
+            MyShop(shop_id=sh.id, name=sh.name, role=m.role, live_status=sh.live_status) for sh, m in shops
+        ],
     )

@@ -16,7 +16,9 @@ api = Api()
 TAGS = ["operations"]
 
 
-@api.op("GET", "/healthz", summary="Liveness: the process answers", tags=TAGS, response=HealthOut, auth="public")
+@api.op(
+    "GET", "/healthz", summary="Liveness: the process answers", tags=TAGS, response=HealthOut, auth="public"
+)
 async def healthz(ctx: Ctx) -> HealthOut:
     return HealthOut(status="ok")
 
@@ -26,13 +28,24 @@ async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> ReadyChec
     try:
         await asyncio.wait_for(probe(), timeout=2.0)
     except Exception as exc:  # any failure means not ready; the reason is reported
-        return ReadyCheck(name=name, ok=False, error=f"{type(exc).__name__}: {exc}"[:300],
-                          latency_ms=round((time.perf_counter() - start) * 1000, 2))
+        return ReadyCheck(
+            name=name,
+            ok=False,
+            error=f"{type(exc).__name__}: {exc}"[:300],
+            latency_ms=round((time.perf_counter() - start) * 1000, 2),
+        )
     return ReadyCheck(name=name, ok=True, latency_ms=round((time.perf_counter() - start) * 1000, 2))
 
 
-@api.op("GET", "/readyz", summary="Readiness: the database and (when configured) Redis answer", tags=TAGS,
-        response=ReadyOut, auth="public", extra={503: ReadyOut})
+@api.op(
+    "GET",
+    "/readyz",
+    summary="Readiness: the database and (when configured) Redis answer",
+    tags=TAGS,
+    response=ReadyOut,
+    auth="public",
+    extra={503: ReadyOut},
+)
 async def readyz(ctx: Ctx) -> Response:
     checks = [await _check("database", ctx.services.db.ping)]
     if ctx.services.redis is not None:
@@ -42,8 +55,14 @@ async def readyz(ctx: Ctx) -> Response:
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
 
 
-@api.op("GET", "/metrics", summary="Prometheus metrics of this process", tags=TAGS, auth="public",
-        media_type="text/plain")
+@api.op(
+    "GET",
+    "/metrics",
+    summary="Prometheus metrics of this process",
+    tags=TAGS,
+    auth="public",
+    media_type="text/plain",
+)
 async def metrics(ctx: Ctx) -> Response:
     return Response(generate_latest(ctx.services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -31,46 +31,89 @@ async def _out(ctx: Ctx, room: Room) -> RoomOut:
     return room_out(room, subscribers=counts[room.id], subscribed=subscribed)
 
 
-@api.op("POST", "/rooms", summary="Create a room: start now, or schedule a public preview", tags=TAGS,
-        body=RoomIn, response=RoomOut, status=201)
+@api.op(
+    "POST",
+    "/rooms",
+    summary="Create a room: start now, or schedule a public preview",
+    tags=TAGS,
+    body=RoomIn,
+    response=RoomOut,
+    status=201,
+)
 async def create_room(ctx: Ctx) -> RoomOut:
     body: RoomIn = ctx.body
     data = actions.RoomInput(
-        shop_id=body.shop_id, title=body.title, cover_url=body.cover_url, description=body.description,
-        start_now=body.start_now, scheduled_at=body.scheduled_at, streamer_id=body.streamer_id,
+        shop_id=body.shop_id,
+        title=body.title,
+        cover_url=body.cover_url,
+        description=body.description,
+        start_now=body.start_now,
+        scheduled_at=body.scheduled_at,
+        streamer_id=body.streamer_id,
     )
     async with ctx.services.db.transaction() as s:
         room = await actions.create_room(s, ctx.user, data, ctx.services.clock)
     return await _out(ctx, room)
 
 
-@api.op("GET", "/rooms", summary="Rooms: live first, then scheduled previews, then ended", tags=TAGS,
-        query=RoomsQuery, response=RoomPage, auth="public")
+@api.op(
+    "GET",
+    "/rooms",
+    summary="Rooms: live first, then scheduled previews, then ended",
+    tags=TAGS,
+    query=RoomsQuery,
+    response=RoomPage,
+    auth="public",
+)
 async def list_rooms(ctx: Ctx) -> RoomPage:
     q: RoomsQuery = ctx.query
     async with ctx.services.db.read() as s:
-        rooms, total = await actions.list_rooms(s, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset)
+        rooms, total = await actions.list_rooms(
+            s, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset
+        )
         counts = await actions.subscriber_counts(s, [r.id for r in rooms])
-    return RoomPage(items=[room_out(r, subscribers=counts[r.id]) for r in rooms], total=total,
-                    limit=q.limit, offset=q.offset)
+    return RoomPage(
+        items=[room_out(r, subscribers=counts[r.id]) for r in rooms],
+        total=total,
+        limit=q.limit,
+        offset=q.offset,
+    )
 
 
-@api.op("GET", "/rooms/{room_id:int}", summary="A room (guests may read)", tags=TAGS, response=RoomOut,
-        auth="public")
+@api.op(
+    "GET",
+    "/rooms/{room_id:int}",
+    summary="A room (guests may read)",
+    tags=TAGS,
+    response=RoomOut,
+    auth="public",
+)
 async def get_room(ctx: Ctx) -> RoomOut:
     async with ctx.services.db.read() as s:
         room = await actions.get_room(s, ctx.path["room_id"])
     return await _out(ctx, room)
 
 
-@api.op("PATCH", "/rooms/{room_id:int}", summary="Edit a scheduled room", tags=TAGS, body=RoomPatch,
-        response=RoomOut)
+@api.op(
+    "PATCH",
+    "/rooms/{room_id:int}",
+    summary="Edit a scheduled room",
+    tags=TAGS,
+    body=RoomPatch,
+    response=RoomOut,
+)
 async def update_room(ctx: Ctx) -> RoomOut:
     body: RoomPatch = ctx.body
     async with ctx.services.db.transaction() as s:
         room = await actions.update_room(
-            s, ctx.user, ctx.path["room_id"], title=body.title, cover_url=body.cover_url,
-            description=body.description, scheduled_at=body.scheduled_at, clock=ctx.services.clock,
+            s,
+            ctx.user,
+            ctx.path["room_id"],
+            title=body.title,
+            cover_url=body.cover_url,
+            description=body.description,
+            scheduled_at=body.scheduled_at,
+            clock=ctx.services.clock,
         )
     return await _out(ctx, room)
 
@@ -89,8 +132,14 @@ async def end_room(ctx: Ctx) -> RoomOut:
     return await _out(ctx, room)
 
 
-@api.op("POST", "/rooms/{room_id:int}/cancel", summary="Cancel a scheduled room", tags=TAGS,
-        body=OptionalReasonIn, response=RoomOut)
+@api.op(
+    "POST",
+    "/rooms/{room_id:int}/cancel",
+    summary="Cancel a scheduled room",
+    tags=TAGS,
+    body=OptionalReasonIn,
+    response=RoomOut,
+)
 async def cancel_room(ctx: Ctx) -> RoomOut:
     body: OptionalReasonIn = ctx.body
     async with ctx.services.db.transaction() as s:
@@ -98,16 +147,26 @@ async def cancel_room(ctx: Ctx) -> RoomOut:
     return await _out(ctx, room)
 
 
-@api.op("PUT", "/rooms/{room_id:int}/subscription", summary="Subscribe to a scheduled room (idempotent)",
-        tags=TAGS, response=SubscriptionOut)
+@api.op(
+    "PUT",
+    "/rooms/{room_id:int}/subscription",
+    summary="Subscribe to a scheduled room (idempotent)",
+    tags=TAGS,
+    response=SubscriptionOut,
+)
 async def subscribe(ctx: Ctx) -> SubscriptionOut:
     async with ctx.services.db.transaction() as s:
         await actions.subscribe(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
     return await _subscription(ctx)
 
 
-@api.op("DELETE", "/rooms/{room_id:int}/subscription", summary="Unsubscribe (idempotent)", tags=TAGS,
-        response=SubscriptionOut)
+@api.op(
+    "DELETE",
+    "/rooms/{room_id:int}/subscription",
+    summary="Unsubscribe (idempotent)",
+    tags=TAGS,
+    response=SubscriptionOut,
+)
 async def unsubscribe(ctx: Ctx) -> SubscriptionOut:
     async with ctx.services.db.transaction() as s:
         await actions.unsubscribe(s, ctx.user, ctx.path["room_id"])
@@ -122,8 +181,13 @@ async def _subscription(ctx: Ctx) -> SubscriptionOut:
     return SubscriptionOut(room_id=room_id, subscribed=subscribed, subscriber_count=counts[room_id])
 
 
-@api.op("GET", "/rooms/{room_id:int}/history", summary="Every state change of a room (shop and staff)",
-        tags=TAGS, response=TransitionList)
+@api.op(
+    "GET",
+    "/rooms/{room_id:int}/history",
+    summary="Every state change of a room (shop and staff)",
+    tags=TAGS,
+    response=TransitionList,
+)
 async def room_history(ctx: Ctx) -> TransitionList:
     async with ctx.services.db.read() as s:
         room = await actions.get_room(s, ctx.path["room_id"])
@@ -132,8 +196,13 @@ async def room_history(ctx: Ctx) -> TransitionList:
     return TransitionList(items=[TransitionOut.model_validate(r) for r in rows])
 
 
-@api.op("GET", "/rooms/{room_id:int}/report", summary="The room's report (final once the room has ended)",
-        tags=TAGS, response=RoomReport)
+@api.op(
+    "GET",
+    "/rooms/{room_id:int}/report",
+    summary="The room's report (final once the room has ended)",
+    tags=TAGS,
+    response=RoomReport,
+)
 async def room_report(ctx: Ctx) -> RoomReport:
     async with ctx.services.db.read() as s:
         result = await report.build(s, ctx.user, ctx.path["room_id"], ctx.services.clock)

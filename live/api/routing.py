@@ -99,8 +99,20 @@ class Api:
 
         def register(fn: Handler) -> Handler:
             self.operations.append(
-                Operation(method, path, fn, summary, tags, body, query, response, status, auth, media_type,
-                          dict(extra or {}))
+                Operation(
+                    method,
+                    path,
+                    fn,
+                    summary,
+                    tags,
+                    body,
+                    query,
+                    response,
+                    status,
+                    auth,
+                    media_type,
+                    dict(extra or {}),
+                )
             )
             return fn
 
@@ -116,7 +128,9 @@ class Api:
         return [Route(path, _endpoint(ops), methods=list(ops)) for path, ops in by_path.items()]
 
     def openapi(self, *, title: str, version: str, description: str = "") -> dict[str, Any]:
-        models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [(ErrorBody, "serialization")]
+        models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+            (ErrorBody, "serialization")
+        ]
         for op in self.operations:
             if op.body is not None:
                 models.append((op.body, "validation"))
@@ -175,7 +189,10 @@ def _describe(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         }
     codes = {400, 404, 422} | ({401, 403} if op.auth == "user" else {401}) | {409, 413, 415}
     for code in sorted(codes):
-        responses[str(code)] = {"description": _REASONS[code], "content": {"application/json": {"schema": error}}}
+        responses[str(code)] = {
+            "description": _REASONS[code],
+            "content": {"application/json": {"schema": error}},
+        }
     out["responses"] = responses
     out["security"] = [{"bearer": []}] if op.auth == "user" else [{}, {"bearer": []}]
     return out
@@ -233,8 +250,9 @@ async def _context(request: Request, op: Operation, services: Services) -> Ctx:
 async def _parse_body(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
-        raise EdgeError(415, "unsupported_media_type", "request body must be application/json",
-                        {"content_type": ctype})
+        raise EdgeError(
+            415, "unsupported_media_type", "request body must be application/json", {"content_type": ctype}
+        )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise EdgeError(413, "body_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
@@ -280,15 +298,20 @@ def _unwrap(annotation: Any) -> Any:
 def _validation_error(exc: ValidationError, where: str = "body") -> EdgeError:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     if any(e["type"] == "json_invalid" for e in errors):
-        return EdgeError(400, "malformed_json", "request body is not valid JSON",
-                         {"reason": errors[0]["msg"]})
+        return EdgeError(
+            400, "malformed_json", "request body is not valid JSON", {"reason": errors[0]["msg"]}
+        )
     items = [
         {"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"], "type": e["type"]}
         for e in errors[:20]
     ]
     first = items[0]
-    return EdgeError(422, "validation_error", f"invalid {where}: {first['field']}: {first['message']}",
-                     {"in": where, "errors": items})
+    return EdgeError(
+        422,
+        "validation_error",
+        f"invalid {where}: {first['field']}: {first['message']}",
+        {"in": where, "errors": items},
+    )
 
 
 def not_found_response(request: Request, exc: Exception) -> Response:
@@ -296,5 +319,6 @@ def not_found_response(request: Request, exc: Exception) -> Response:
 
 
 def method_not_allowed_response(request: Request, exc: Exception) -> Response:
-    return error_response(405, "method_not_allowed", f"{request.method} is not allowed here",
-                          {"method": request.method})
+    return error_response(
+        405, "method_not_allowed", f"{request.method} is not allowed here", {"method": request.method}
+    )

@@ -20,7 +20,9 @@ _PARA = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # text: newlines and tabs allow
 
 def line(max_length: int, min_length: int = 1) -> StringConstraints:
     """One line of text: trimmed, no control characters."""
-    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=_LINE)
+    return StringConstraints(
+        strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=_LINE
+    )
 
 
 def para(max_length: int) -> StringConstraints:
@@ -56,6 +58,7 @@ class PageQuery(Query):
 
 # --- identity ---------------------------------------------------------------------------------
 
+
 class MyShop(Out):
     shop_id: int
     name: str
@@ -71,6 +74,7 @@ class MeOut(Out):
 
 
 # --- shops ------------------------------------------------------------------------------------
+
 
 class ConditionOut(Out):
     code: str
@@ -149,8 +153,9 @@ AttrValue = Annotated[str, StringConstraints(min_length=1, max_length=64, patter
 
 
 class SkuIn(In):
-    attributes: dict[AttrKey, AttrValue] = Field(default_factory=dict, max_length=5,
-                                                 description="e.g. {\"colour\": \"red\", \"size\": \"M\"}")
+    attributes: dict[AttrKey, AttrValue] = Field(
+        default_factory=dict, max_length=5, description='e.g. {"colour": "red", "size": "M"}'
+    )
     price_minor: Minor
     stock: int = Field(ge=0, le=1_000_000_000)
     code: Annotated[str, StringConstraints(max_length=64, pattern=_LINE)] = ""
@@ -218,6 +223,7 @@ class ProductsQuery(PageQuery):
 
 # --- rooms ------------------------------------------------------------------------------------
 
+
 class RoomIn(In):
     shop_id: Id
     title: Annotated[str, line(100)]
@@ -281,6 +287,7 @@ class SubscriptionOut(Out):
 
 # --- cart -------------------------------------------------------------------------------------
 
+
 class ListingIn(In):
     product_id: Id
     live_price_minor: Minor | None = None
@@ -334,6 +341,7 @@ class CartOut(Out):
 
 
 # --- history, audit, reports ------------------------------------------------------------------
+
 
 class TransitionOut(Out):
     entity: str
@@ -403,6 +411,7 @@ class RoomReport(Out):
 
 
 # --- operations -------------------------------------------------------------------------------
+
 
 class HealthOut(Out):
     status: Literal["ok"]

@@ -13,20 +13,38 @@ api = Api()
 TAGS = ["staff"]
 
 
-@api.op("GET", "/staff/rooms", summary="Staff: every room, live first", tags=TAGS, query=RoomsQuery,
-        response=RoomPage)
+@api.op(
+    "GET",
+    "/staff/rooms",
+    summary="Staff: every room, live first",
+    tags=TAGS,
+    query=RoomsQuery,
+    response=RoomPage,
+)
 async def staff_rooms(ctx: Ctx) -> RoomPage:
     ctx.user.require(Role.PLATFORM_STAFF)
     q: RoomsQuery = ctx.query
     async with ctx.services.db.read() as s:
-        rooms, total = await actions.list_rooms(s, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset)
+        rooms, total = await actions.list_rooms(
+            s, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset
+        )
         counts = await actions.subscriber_counts(s, [r.id for r in rooms])
-    return RoomPage(items=[room_out(r, subscribers=counts[r.id]) for r in rooms], total=total,
-                    limit=q.limit, offset=q.offset)
+    return RoomPage(
+        items=[room_out(r, subscribers=counts[r.id]) for r in rooms],
+        total=total,
+        limit=q.limit,
+        offset=q.offset,
+    )
 
 
-@api.op("POST", "/staff/rooms/{room_id:int}/force-end", summary="Staff: force-end a room, with a reason",
-        tags=TAGS, body=ReasonIn, response=RoomOut)
+@api.op(
+    "POST",
+    "/staff/rooms/{room_id:int}/force-end",
+    summary="Staff: force-end a room, with a reason",
+    tags=TAGS,
+    body=ReasonIn,
+    response=RoomOut,
+)
 async def force_end(ctx: Ctx) -> RoomOut:
     body: ReasonIn = ctx.body
     async with ctx.services.db.transaction() as s:
@@ -35,14 +53,27 @@ async def force_end(ctx: Ctx) -> RoomOut:
     return room_out(room, subscribers=counts[room.id])
 
 
-@api.op("GET", "/staff/audit-log", summary="Staff: the audit log of staff and operator actions", tags=TAGS,
-        query=AuditQuery, response=AuditPage)
+@api.op(
+    "GET",
+    "/staff/audit-log",
+    summary="Staff: the audit log of staff and operator actions",
+    tags=TAGS,
+    query=AuditQuery,
+    response=AuditPage,
+)
 async def audit_log(ctx: Ctx) -> AuditPage:
     ctx.user.require(Role.PLATFORM_STAFF)
     q: AuditQuery = ctx.query
     async with ctx.services.db.read() as s:
         rows, total = await audit.search(
-            s, action=q.action, target_type=q.target_type, target_id=q.target_id, actor_id=q.actor_id,
-            limit=q.limit, offset=q.offset,
+            s,
+            action=q.action,
+            target_type=q.target_type,
+            target_id=q.target_id,
+            actor_id=q.actor_id,
+            limit=q.limit,
+            offset=q.offset,
         )
-    return AuditPage(items=[AuditOut.model_validate(r) for r in rows], total=total, limit=q.limit, offset=q.offset)
+    return AuditPage(
+        items=[AuditOut.model_validate(r) for r in rows], total=total, limit=q.limit, offset=q.offset
+    )

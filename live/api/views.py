@@ -14,9 +14,15 @@ from live.rooms.transitions import ROOM
 
 def shop_out(shop: Shop, *, private: bool, staff: bool = False) -> ShopOut:
     out = ShopOut(
-        id=shop.id, name=shop.name, description=shop.description, category=shop.category,
-        owner_id=shop.owner_id, live_status=shop.live_status, status_reason=shop.status_reason,
-        created_at=shop.created_at, updated_at=shop.updated_at,
+        id=shop.id,
+        name=shop.name,
+        description=shop.description,
+        category=shop.category,
+        owner_id=shop.owner_id,
+        live_status=shop.live_status,
+        status_reason=shop.status_reason,
+        created_at=shop.created_at,
+        updated_at=shop.updated_at,
         allowed_decisions=allowed_decisions(shop.live_status) if staff else [],
     )
     if private:
@@ -28,27 +34,47 @@ def shop_out(shop: Shop, *, private: bool, staff: bool = False) -> ShopOut:
 
 def sku_out(sku: Sku) -> SkuOut:
     return SkuOut(
-        id=sku.id, product_id=sku.product_id, code=sku.code, attributes=dict(sku.attributes),
-        price_minor=sku.price_minor, stock=sku.stock,
+        id=sku.id,
+        product_id=sku.product_id,
+        code=sku.code,
+        attributes=dict(sku.attributes),
+        price_minor=sku.price_minor,
+        stock=sku.stock,
     )
 
 
 def product_out(product: Product, skus: list[Sku]) -> ProductOut:
     return ProductOut(
-        id=product.id, shop_id=product.shop_id, title=product.title, category=product.category,
-        description=product.description, images=list(product.images), currency=product.currency,
-        status=product.status, skus=[sku_out(s) for s in skus],
-        created_at=product.created_at, updated_at=product.updated_at,
+        id=product.id,
+        shop_id=product.shop_id,
+        title=product.title,
+        category=product.category,
+        description=product.description,
+        images=list(product.images),
+        currency=product.currency,
+        status=product.status,
+        skus=[sku_out(s) for s in skus],
+        created_at=product.created_at,
+        updated_at=product.updated_at,
     )
 
 
 def room_out(room: Room, *, subscribers: int = 0, subscribed: bool = False) -> RoomOut:
     return RoomOut(
-        id=room.id, shop_id=room.shop_id, streamer_id=room.streamer_id, title=room.title,
-        cover_url=room.cover_url, description=room.description, state=room.state,
-        scheduled_at=room.scheduled_at, started_at=room.started_at, ended_at=room.ended_at,
-        end_reason=room.end_reason, explaining_listing_id=room.explaining_listing_id,
-        subscriber_count=subscribers, subscribed=subscribed,
+        id=room.id,
+        shop_id=room.shop_id,
+        streamer_id=room.streamer_id,
+        title=room.title,
+        cover_url=room.cover_url,
+        description=room.description,
+        state=room.state,
+        scheduled_at=room.scheduled_at,
+        started_at=room.started_at,
+        ended_at=room.ended_at,
+        end_reason=room.end_reason,
+        explaining_listing_id=room.explaining_listing_id,
+        subscriber_count=subscribers,
+        subscribed=subscribed,
         allowed_transitions=sorted(ROOM.allowed(room.state)),
     )
 
@@ -57,12 +83,22 @@ def listing_out(line: CartLine, explaining_id: int | None) -> ListingOut:
     prices = [s.price_minor for s in line.skus] or [0]
     product = line.product
     return ListingOut(
-        id=line.listing.id, room_id=line.listing.room_id, product_id=product.id, position=line.listing.position,
-        status=line.listing.status, live_price_minor=line.listing.live_price_minor,
-        currency=line.listing.currency, explaining=line.listing.id == explaining_id,
+        id=line.listing.id,
+        room_id=line.listing.room_id,
+        product_id=product.id,
+        position=line.listing.position,
+        status=line.listing.status,
+        live_price_minor=line.listing.live_price_minor,
+        currency=line.listing.currency,
+        explaining=line.listing.id == explaining_id,
         product=ProductSummary(
-            id=product.id, title=product.title, image=(product.images or [None])[0], category=product.category,
-            price_min_minor=min(prices), price_max_minor=max(prices), stock=sum(s.stock for s in line.skus),
+            id=product.id,
+            title=product.title,
+            image=(product.images or [None])[0],
+            category=product.category,
+            price_min_minor=min(prices),
+            price_max_minor=max(prices),
+            stock=sum(s.stock for s in line.skus),
         ),
         skus=[sku_out(s) for s in line.skus],
         allowed_statuses=sorted(LISTING.allowed(line.listing.status)),

@@ -45,7 +45,9 @@ def _ensure_open(room: Room) -> None:
 
 
 def _event(session: AsyncSession, room_id: int, kind: str, payload: dict[str, Any], at: datetime) -> None:
-    record_event(session, stream=room_stream(room_id), kind=kind, payload={"room_id": room_id, **payload}, at=at)
+    record_event(
+        session, stream=room_stream(room_id), kind=kind, payload={"room_id": room_id, **payload}, at=at
+    )
 
 
 async def _load(session: AsyncSession, room_id: int, listing_id: int) -> Listing:
@@ -71,7 +73,8 @@ async def add_listing(
     product = await get_product(session, product_id)
     if product.shop_id != room.shop_id:
         raise InvalidInput(
-            f"product {product_id} belongs to another shop", details={"field": "product_id", "shop_id": room.shop_id}
+            f"product {product_id} belongs to another shop",
+            details={"field": "product_id", "shop_id": room.shop_id},
         )
     if product.status != ProductStatus.ACTIVE:
         raise Conflict(f"product {product_id} is {product.status}", details={"field": "product_id"})
@@ -84,14 +87,22 @@ async def add_listing(
         raise Conflict(
             f"product {product_id} is already in room {room_id}'s cart", details={"listing_id": existing}
         )
-    count = int(await session.scalar(select(func.count()).select_from(Listing).where(Listing.room_id == room_id)) or 0)
+    count = int(
+        await session.scalar(select(func.count()).select_from(Listing).where(Listing.room_id == room_id)) or 0
+    )
     if count >= MAX_LISTINGS_PER_ROOM:
         raise Conflict("the room's cart is full", details={"max": MAX_LISTINGS_PER_ROOM})
     top = await session.scalar(select(func.max(Listing.position)).where(Listing.room_id == room_id))
     now = clock()
     listing = Listing(
-        room_id=room_id, product_id=product_id, position=(top or 0) + 1, status=ListingStatus.PENDING,
-        live_price_minor=live_price_minor, currency=product.currency, created_at=now, updated_at=now,
+        room_id=room_id,
+        product_id=product_id,
+        position=(top or 0) + 1,
+        status=ListingStatus.PENDING,
+        live_price_minor=live_price_minor,
+        currency=product.currency,
+        created_at=now,
+        updated_at=now,
     )
     session.add(listing)
     try:
@@ -99,18 +110,39 @@ async def add_listing(
     except IntegrityError as exc:
         raise Conflict(f"product {product_id} is already in room {room_id}'s cart") from exc
     await record_transition(
-        session, entity="listing", entity_id=listing.id, from_state=None, to_state=ListingStatus.PENDING,
-        actor_id=actor.user_id, actor_role=actor_role(member), at=now,
+        session,
+        entity="listing",
+        entity_id=listing.id,
+        from_state=None,
+        to_state=ListingStatus.PENDING,
+        actor_id=actor.user_id,
+        actor_role=actor_role(member),
+        at=now,
     )
-    _event(session, room_id, "listing.added", {"listing_id": listing.id, "product_id": product_id,
-                                                "status": listing.status, "position": listing.position,
-                                                "live_price_minor": live_price_minor,
-                                                "currency": listing.currency}, now)
+    _event(
+        session,
+        room_id,
+        "listing.added",
+        {
+            "listing_id": listing.id,
+            "product_id": product_id,
+            "status": listing.status,
+            "position": listing.position,
+            "live_price_minor": live_price_minor,
+            "currency": listing.currency,
+        },
+        now,
+    )
     return listing
 
 
 async def set_status(
-    session: AsyncSession, actor: Principal, room_id: int, listing_id: int, target: ListingStatus, clock: Clock
+    session: AsyncSession,
+    actor: Principal,
+    room_id: int,
+    listing_id: int,
+    target: ListingStatus,
+    clock: Clock,
 ) -> Listing:
     room = await get_room(session, room_id, for_update=True)
     member = await require_room_manager(session, room, actor)
@@ -127,10 +159,22 @@ async def set_status(
     listing.status = target
     listing.updated_at = now
     await record_transition(
-        session, entity="listing", entity_id=listing.id, from_state=previous, to_state=target,
-        actor_id=actor.user_id, actor_role=actor_role(member), at=now,
+        session,
+        entity="listing",
+        entity_id=listing.id,
+        from_state=previous,
+        to_state=target,
+        actor_id=actor.user_id,
+        actor_role=actor_role(member),
+        at=now,
     )
-    _event(session, room_id, "listing.status", {"listing_id": listing.id, "from": previous, "status": target}, now)
+    _event(
+        session,
+        room_id,
+        "listing.status",
+        {"listing_id": listing.id, "from": previous, "status": target},
+        now,
+    )
     if target == ListingStatus.OFF and room.explaining_listing_id == listing.id:
         room.explaining_listing_id = None
         _event(session, room_id, "room.explaining", {"listing_id": None}, now)
@@ -138,7 +182,11 @@ async def set_status(
 
 
 async def set_live_price(
-    session: AsyncSession, actor: Principal, room_id: int, listing_id: int, live_price_minor: int | None,
+    session: AsyncSession,
+    actor: Principal,
+    room_id: int,
+    listing_id: int,
+    live_price_minor: int | None,
     clock: Clock,
 ) -> Listing:
     room = await get_room(session, room_id, for_update=True)
@@ -150,12 +198,19 @@ async def set_live_price(
     now = clock()
     listing.live_price_minor = live_price_minor
     listing.updated_at = now
-    _event(session, room_id, "listing.price", {"listing_id": listing.id, "live_price_minor": live_price_minor,
-                                                "currency": listing.currency}, now)
+    _event(
+        session,
+        room_id,
+        "listing.price",
+        {"listing_id": listing.id, "live_price_minor": live_price_minor, "currency": listing.currency},
+        now,
+    )
     return listing
 
 
-async def remove_listing(session: AsyncSession, actor: Principal, room_id: int, listing_id: int, clock: Clock) -> None:
+async def remove_listing(
+    session: AsyncSession, actor: Principal, room_id: int, listing_id: int, clock: Clock
+) -> None:
     """Unpin a listing that never went on sale; one that sold stays, switched off, for the record."""
     room = await get_room(session, room_id, for_update=True)
     await require_room_manager(session, room, actor)
@@ -225,7 +280,7 @@ async def cart(session: AsyncSession, room_id: int) -> list[CartLine]:
             .where(Listing.room_id == room_id)
             .order_by(Listing.position, Listing.id)
         )
-    ).tuples().all()
+    ).all()
     skus = await skus_of(session, [p.id for _, p in rows])
     return [CartLine(listing=lst, product=p, skus=skus[p.id]) for lst, p in rows]
 
@@ -235,5 +290,3 @@ async def listing_line(session: AsyncSession, room_id: int, listing_id: int) -> 
         if line.listing.id == listing_id:
             return line
     raise NotFound("listing", listing_id)
-
-

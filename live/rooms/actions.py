@@ -64,11 +64,18 @@ async def require_room_manager(session: AsyncSession, room: Room, actor: Princip
 
 
 def _event(session: AsyncSession, room: Room, kind: str, payload: dict[str, Any], at: datetime) -> None:
-    record_event(session, stream=room_stream(room.id), kind=kind, payload={"room_id": room.id, **payload}, at=at)
+    record_event(
+        session, stream=room_stream(room.id), kind=kind, payload={"room_id": room.id, **payload}, at=at
+    )
 
 
 async def _transition(
-    session: AsyncSession, room: Room, target: RoomState, actor: Principal, role: str, now: datetime,
+    session: AsyncSession,
+    room: Room,
+    target: RoomState,
+    actor: Principal,
+    role: str,
+    now: datetime,
     reason: str | None = None,
 ) -> None:
     previous = room.state
@@ -82,8 +89,15 @@ async def _transition(
         room.end_reason = reason
         room.explaining_listing_id = None
     await record_transition(
-        session, entity="room", entity_id=room.id, from_state=previous, to_state=target,
-        actor_id=actor.user_id, actor_role=role, at=now, reason=reason,
+        session,
+        entity="room",
+        entity_id=room.id,
+        from_state=previous,
+        to_state=target,
+        actor_id=actor.user_id,
+        actor_role=role,
+        at=now,
+        reason=reason,
     )
     _event(session, room, "room.state", {"from": previous, "state": target, "reason": reason}, now)
 
@@ -104,7 +118,8 @@ def _check_schedule(when: datetime, now: datetime) -> None:
         raise InvalidInput("scheduled_at must be in the future", details={"field": "scheduled_at"})
     if when - now > MAX_SCHEDULE_AHEAD:
         raise InvalidInput(
-            f"scheduled_at may be at most {MAX_SCHEDULE_AHEAD.days} days ahead", details={"field": "scheduled_at"}
+            f"scheduled_at may be at most {MAX_SCHEDULE_AHEAD.days} days ahead",
+            details={"field": "scheduled_at"},
         )
 
 
@@ -140,17 +155,33 @@ async def create_room(session: AsyncSession, actor: Principal, data: RoomInput, 
         assert data.scheduled_at is not None
         _check_schedule(data.scheduled_at, now)
     room = Room(
-        shop_id=shop.id, streamer_id=streamer_id, title=data.title, cover_url=data.cover_url,
-        description=data.description, state=RoomState.SCHEDULED, scheduled_at=data.scheduled_at or now,
-        started_at=None, ended_at=None, end_reason=None, explaining_listing_id=None,
-        created_by=actor.user_id, created_at=now, updated_at=now,
+        shop_id=shop.id,
+        streamer_id=streamer_id,
+        title=data.title,
+        cover_url=data.cover_url,
+        description=data.description,
+        state=RoomState.SCHEDULED,
+        scheduled_at=data.scheduled_at or now,
+        started_at=None,
+        ended_at=None,
+        end_reason=None,
+        explaining_listing_id=None,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
     )
     session.add(room)
     await session.flush()
     role = Role.STREAMER if member.role == MemberRole.STREAMER else Role.SHOP_OPERATOR
     await record_transition(
-        session, entity="room", entity_id=room.id, from_state=None, to_state=RoomState.SCHEDULED,
-        actor_id=actor.user_id, actor_role=role, at=now,
+        session,
+        entity="room",
+        entity_id=room.id,
+        from_state=None,
+        to_state=RoomState.SCHEDULED,
+        actor_id=actor.user_id,
+        actor_role=role,
+        at=now,
     )
     _event(session, room, "room.created", {"state": RoomState.SCHEDULED}, now)
     if data.start_now:
@@ -240,8 +271,14 @@ async def force_end(session: AsyncSession, actor: Principal, room_id: int, reaso
     previous = room.state
     await _transition(session, room, RoomState.FORCE_ENDED, actor, Role.PLATFORM_STAFF, now, reason)
     record_audit(
-        session, actor_id=actor.user_id, actor_role=Role.PLATFORM_STAFF, action="room.force_end",
-        target_type="room", target_id=room.id, at=now, reason=reason,
+        session,
+        actor_id=actor.user_id,
+        actor_role=Role.PLATFORM_STAFF,
+        action="room.force_end",
+        target_type="room",
+        target_id=room.id,
+        at=now,
+        reason=reason,
         details={"from": previous, "shop_id": room.shop_id, "streamer_id": room.streamer_id},
     )
     return room
@@ -256,7 +293,9 @@ async def subscribe(session: AsyncSession, actor: Principal, room_id: int, clock
             details={"state": room.state},
         )
     existing = await session.scalar(
-        select(RoomSubscription.id).where(RoomSubscription.room_id == room_id, RoomSubscription.user_id == actor.user_id)
+        select(RoomSubscription.id).where(
+            RoomSubscription.room_id == room_id, RoomSubscription.user_id == actor.user_id
+        )
     )
     if existing is not None:
         return False
@@ -271,7 +310,9 @@ async def subscribe(session: AsyncSession, actor: Principal, room_id: int, clock
 async def unsubscribe(session: AsyncSession, actor: Principal, room_id: int) -> bool:
     await get_room(session, room_id)
     sub = await session.scalar(
-        select(RoomSubscription).where(RoomSubscription.room_id == room_id, RoomSubscription.user_id == actor.user_id)
+        select(RoomSubscription).where(
+            RoomSubscription.room_id == room_id, RoomSubscription.user_id == actor.user_id
+        )
     )
     if sub is None:
         return False
@@ -288,7 +329,7 @@ async def subscriber_counts(session: AsyncSession, room_ids: list[int]) -> dict[
         .group_by(RoomSubscription.room_id)
     )
     counts = {rid: 0 for rid in room_ids}
-    counts.update({rid: int(n) for rid, n in rows.tuples()})
+    counts.update({rid: int(n) for rid, n in rows})
     return counts
 
 
@@ -296,7 +337,9 @@ async def is_subscribed(session: AsyncSession, actor: Principal | None, room_id:
     if actor is None:
         return False
     found = await session.scalar(
-        select(RoomSubscription.id).where(RoomSubscription.room_id == room_id, RoomSubscription.user_id == actor.user_id)
+        select(RoomSubscription.id).where(
+            RoomSubscription.room_id == room_id, RoomSubscription.user_id == actor.user_id
+        )
     )
     return found is not None
 

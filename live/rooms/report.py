@@ -62,22 +62,34 @@ async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Cl
             )
             .group_by(TransitionRecord.entity_id)
         )
-        on_sale = {lid: int(n) for lid, n in rows.tuples()}
+        on_sale = {lid: int(n) for lid, n in rows}
     duration = None
     if room.started_at is not None:
         end = room.ended_at or clock()
         duration = int((end - room.started_at).total_seconds())
     counts = await subscriber_counts(session, [room.id])
     return RoomReport(
-        room_id=room.id, shop_id=room.shop_id, streamer_id=room.streamer_id, title=room.title, state=room.state,
-        final=room.state in FINAL, scheduled_at=room.scheduled_at, started_at=room.started_at,
-        ended_at=room.ended_at, duration_seconds=duration, end_reason=room.end_reason,
+        room_id=room.id,
+        shop_id=room.shop_id,
+        streamer_id=room.streamer_id,
+        title=room.title,
+        state=room.state,
+        final=room.state in FINAL,
+        scheduled_at=room.scheduled_at,
+        started_at=room.started_at,
+        ended_at=room.ended_at,
+        duration_seconds=duration,
+        end_reason=room.end_reason,
         subscriber_count=counts[room.id],
         listings=[
             ReportListing(
-                listing_id=line.listing.id, product_id=line.product.id, title=line.product.title,
-                status=line.listing.status, live_price_minor=line.listing.live_price_minor,
-                currency=line.listing.currency, times_on_sale=on_sale.get(line.listing.id, 0),
+                listing_id=line.listing.id,
+                product_id=line.product.id,
+                title=line.product.title,
+                status=line.listing.status,
+                live_price_minor=line.listing.live_price_minor,
+                currency=line.listing.currency,
+                times_on_sale=on_sale.get(line.listing.id, 0),
             )
             for line in lines
         ],
