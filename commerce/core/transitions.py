@@ -32,7 +32,7 @@ class StateMachine(Generic[S]):
         """Raise InvalidTransition (409) naming the allowed moves unless ``current -> target`` is legal."""
         allowed = self.allowed(current)
         if target not in allowed:
-            raise InvalidTransition(self.entity, current.value, target.value, [s.value for s in allowed])
+            raise InvalidTransition(self.entity, str(current), str(target), [str(s) for s in allowed])
 
     def is_final(self, state: S) -> bool:
         return not self.allowed(state)

@@ -1,0 +1,44 @@
+# Yellowcart developer commands. `make run` and `make test` work on a fresh machine with Python 3.11.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install run serve seed test lint typecheck unit check-compose clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## run: install, migrate the (default SQLite) database, seed the demo, print URLs and tokens, serve
+run: install
+	$(BIN)/yellowcart db upgrade
+	$(BIN)/yellowcart seed-demo
+	$(BIN)/yellowcart serve
+
+serve: install
+	$(BIN)/yellowcart serve --migrate
+
+seed: install
+	$(BIN)/yellowcart seed-demo
+
+## test: lint, type-check and the whole suite (SQLite and PostgreSQL; Redis where used)
+test: install lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+check-compose:
+	bash scripts/check-compose.sh
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
