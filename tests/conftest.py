@@ -16,6 +16,7 @@ from tests.support import (
     DatabaseTemplate,
     FakeClock,
     create_pg_database,
+    drop_pg_database,
     make_services,
     postgres_base_url,
     reachable,
@@ -33,7 +34,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> DatabaseTemplat
 
 
 @pytest.fixture(scope="session")
-def postgresql_template() -> DatabaseTemplate:
+def postgresql_template() -> Iterator[DatabaseTemplate]:
     import asyncio
 
     base = postgres_base_url()
@@ -42,12 +43,14 @@ def postgresql_template() -> DatabaseTemplate:
             pytest.fail(f"PostgreSQL is not reachable at {base} (CI must test it)")
         pytest.skip(f"PostgreSQL is not reachable at {base}")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"yellowcart_test_{worker}"
+    # one database per test process, so concurrent runs on one server never meet
+    name = f"yellowcart_test_{worker}_{os.getpid()}"
     asyncio.run(create_pg_database(base, name))
     url = with_database(base, name)
     upgrade(url)
     tables = [t.name for t in reversed(metadata.sorted_tables)]
-    return DatabaseTemplate("postgresql", url, tables=tables)
+    yield DatabaseTemplate("postgresql", url, tables=tables)
+    asyncio.run(drop_pg_database(base, name))
 
 
 @pytest.fixture(params=BACKENDS)

@@ -63,17 +63,29 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
-async def create_pg_database(base_url: str, name: str) -> None:
+async def _admin(base_url: str) -> Any:
     import asyncpg
 
     parts = urlsplit(base_url.replace("+asyncpg", ""))
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 5432,
         user=parts.username or None,
         password=parts.password or None,
         database=(parts.path or "/test").lstrip("/") or "test",
     )
+
+
+async def drop_pg_database(base_url: str, name: str) -> None:
+    conn = await _admin(base_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def create_pg_database(base_url: str, name: str) -> None:
+    conn = await _admin(base_url)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if exists:

@@ -33,6 +33,7 @@ from tests.support import (
     IN_CI,
     TEST_SECRET,
     create_pg_database,
+    drop_pg_database,
     postgres_base_url,
     reachable,
     with_database,
@@ -65,8 +66,9 @@ def _database(backend: str, tmp: Path) -> str:
         pytest.skip("PostgreSQL not reachable")
     import asyncio
 
-    asyncio.run(create_pg_database(base, "yellowcart_fuzz"))
-    return with_database(base, "yellowcart_fuzz")
+    name = f"yellowcart_fuzz_{os.getpid()}"
+    asyncio.run(create_pg_database(base, name))
+    return with_database(base, name)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -103,6 +105,10 @@ def fuzz_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     proc.terminate()
     proc.wait(timeout=15)
     log.close()
+    if request.param == "postgresql":
+        import asyncio
+
+        asyncio.run(drop_pg_database(postgres_base_url(), f"yellowcart_fuzz_{os.getpid()}"))
     errors = [line for line in (tmp / "server.log").read_text().splitlines() if '"level": "ERROR"' in line]
     assert not errors, "server logged errors:\n" + "\n".join(errors[:5])
 
@@ -119,25 +125,32 @@ ROLE_FOR_TAG = {
 }
 
 
+def _fuzzer(operation: Any, token: str) -> Any:
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+    )
+    def run(case: Any) -> None:
+        # schemathesis fills the bearer scheme with random values; send a real token instead
+        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+
+    return run
+
+
 def test_no_server_errors_and_schema_conformance(fuzz_server: Server) -> None:
     schema = schemathesis.openapi.from_url(f"{fuzz_server.url}/openapi.json")
     failures: list[str] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 38
     for operation in operations:
         tags = operation.definition.raw.get("tags", ["operations"])
         token = fuzz_server.tokens[ROLE_FOR_TAG.get(tags[0], "viewer_1")]
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None, phases=[Phase.explicit, Phase.generate])
-        def run(case: Any) -> None:
-            # schemathesis fills the bearer scheme with random values; send a real token instead
-            case.call_and_validate(headers={"Authorization": f"Bearer {current_token}"}, checks=CHECKS)
-
-        current_token = token
         try:
-            run()
+            _fuzzer(operation, token)()
         except Exception as exc:  # collect every operation's failure, then report them together
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:3000])
     assert not failures, "\n\n".join(failures)

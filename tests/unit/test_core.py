@@ -29,8 +29,12 @@ class Light(StrEnum):
 
 
 LIGHTS = StateMachine[Light](
-    "light", {Light.RED: frozenset({Light.GREEN}), Light.GREEN: frozenset({Light.AMBER}),
-              Light.AMBER: frozenset({Light.RED})}
+    "light",
+    {
+        Light.RED: frozenset({Light.GREEN}),
+        Light.GREEN: frozenset({Light.AMBER}),
+        Light.AMBER: frozenset({Light.RED}),
+    },
 )
 
 
@@ -49,7 +53,7 @@ def test_state_machine_accepts_plain_strings_from_the_database() -> None:
 
 
 def test_room_and_listing_tables() -> None:
-    assert FINAL == {"ended", "force_ended", "cancelled"}
+    assert {"ended", "force_ended", "cancelled"} == FINAL
     assert ROOM.allowed("live") == {"ended", "force_ended"}  # type: ignore[arg-type]
     assert all(not LISTING.is_final(s) for s in LISTING.table)  # a listing can always be switched back
 
@@ -93,8 +97,18 @@ def test_token_round_trip() -> None:
 
 def test_token_expired_and_tampered() -> None:
     svc = _tokens(jwt_leeway_seconds=0)
-    old = jwt.encode({"sub": "u", "roles": [], "iss": "yellowcart", "aud": "yellowcart",
-                      "iat": int(time.time()) - 100, "exp": int(time.time()) - 10}, TEST_SECRET, algorithm="HS256")
+    old = jwt.encode(
+        {
+            "sub": "u",
+            "roles": [],
+            "iss": "yellowcart",
+            "aud": "yellowcart",
+            "iat": int(time.time()) - 100,
+            "exp": int(time.time()) - 10,
+        },
+        TEST_SECRET,
+        algorithm="HS256",
+    )
     with pytest.raises(Unauthenticated) as err:
         svc.verify(old)
     assert err.value.details["reason"] == "expired"
@@ -122,16 +136,23 @@ def test_public_key_verification() -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key = ec.generate_private_key(ec.SECP256R1())
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     issuer = TokenService(Settings(jwt_algorithm="ES256", jwt_public_key=public, jwt_private_key=private))
     verifier = TokenService(Settings(jwt_algorithm="ES256", jwt_public_key=public))
     assert verifier.verify(issuer.issue("u9", [Role.FINANCE])).roles == {Role.FINANCE}
     # an HS256 token signed with the public key text must not pass (algorithm confusion)
-    forged = jwt.encode({"sub": "x", "iss": "yellowcart", "aud": "yellowcart", "iat": 1, "exp": 2**40},
-                        "k" * 40, algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "x", "iss": "yellowcart", "aud": "yellowcart", "iat": 1, "exp": 2**40},
+        "k" * 40,
+        algorithm="HS256",
+    )
     with pytest.raises(Unauthenticated):
         verifier.verify(forged)
 
