@@ -102,8 +102,8 @@ def fuzz_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             pytest.fail("fuzz server did not start: " + (tmp / "server.log").read_text()[-2000:])
         time.sleep(0.1)
     yield Server(url, {k: v["token"] for k, v in demo["tokens"].items()}, proc)
-    proc.terminate()
-    proc.wait(timeout=15)
+    proc.terminate()  # SIGTERM: a graceful shutdown exits 0
+    assert proc.wait(timeout=15) == 0
     log.close()
     if request.param == "postgresql":
         import asyncio
