@@ -17,7 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-_STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
+# LogRecord's own attributes, and uvicorn's ANSI-coloured copy of the message
+_STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+_STD_ATTRS |= {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
