@@ -42,6 +42,10 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # reads begin with a deferred transaction on SQLite, so they never queue behind writers
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(yc_read_only=True), expire_on_commit=False, autoflush=False
+        )
         self._after_commit: list[Callable[[], None]] = []
 
     def on_commit(self, hook: Callable[[], None]) -> None:
@@ -58,7 +62,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only; nothing is committed."""
-        async with self.sessions() as session:
+        async with self._read_sessions() as session:
             yield session
 
     async def ping(self) -> None:
@@ -83,4 +87,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get("yc_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
