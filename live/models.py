@@ -1,7 +1,7 @@
 """Every table of the server, gathered for migrations and tests."""
 
 from commerce.catalog import models as catalog_models
-from commerce.core import audit, outbox, transitions
+from commerce.core import audit, idempotency, outbox, transitions
 from commerce.core.db import Base
 from commerce.shops import models as shop_models
 from live.cart import models as cart_models
@@ -13,6 +13,7 @@ __all__ = [
     "audit",
     "cart_models",
     "catalog_models",
+    "idempotency",
     "metadata",
     "outbox",
     "room_models",

@@ -7,6 +7,7 @@ produce the OpenAPI document, so what is served and what is documented cannot dr
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import types
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from commerce.core import idempotency
 from commerce.core.errors import DomainError, NotFound
 from commerce.core.identity import Principal, require_principal
 from live.api.errors import EdgeError, ErrorBody, domain_error_response, error_response
@@ -29,6 +31,8 @@ from live.container import Services
 log = logging.getLogger("yellowcart.api")
 
 MAX_ID = 2**63 - 1
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_VALID_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 AuthMode = Literal["public", "user"]
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 
@@ -43,6 +47,7 @@ class Ctx:
     path: dict[str, Any]
     body: Any = None
     query: Any = None
+    raw_body: bytes = b""
 
     @property
     def user(self) -> Principal:
@@ -161,6 +166,16 @@ def _describe(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
             {"type": "integer", "minimum": 1, "maximum": MAX_ID} if conv == "int" else {"type": "string"}
         )
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    if op.method != "GET" and op.auth == "user":
+        params.append(
+            {
+                "name": IDEMPOTENCY_HEADER,
+                "in": "header",
+                "required": False,
+                "description": "retry-safe key: a repeat with the same key and request gets the first answer",
+                "schema": {"type": "string", "pattern": _VALID_KEY.pattern},
+            }
+        )
     if op.query is not None:
         qschema = op.query.model_json_schema(mode="validation")
         required = set(qschema.get("required", []))
@@ -217,17 +232,82 @@ def _endpoint(ops: dict[str, Operation]) -> Callable[[Request], Awaitable[Respon
         services: Services = request.app.state.services
         try:
             ctx = await _context(request, op, services)
-            result = await op.handler(ctx)
         except DomainError as exc:
             return domain_error_response(exc)
-        if isinstance(result, Response):
-            return result
-        if result is None:
-            return Response(status_code=op.status)
-        assert isinstance(result, BaseModel)
-        return Response(result.model_dump_json(), status_code=op.status, media_type="application/json")
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is not None and request.method != "GET" and ctx.principal is not None:
+            return await _idempotent(op, ctx, key)
+        return await _answer(op, ctx)
 
     return endpoint
+
+
+async def _answer(op: Operation, ctx: Ctx) -> Response:
+    try:
+        result = await op.handler(ctx)
+    except DomainError as exc:
+        return domain_error_response(exc)
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=op.status)
+    assert isinstance(result, BaseModel)
+    return Response(result.model_dump_json(), status_code=op.status, media_type="application/json")
+
+
+async def _idempotent(op: Operation, ctx: Ctx, key: str) -> Response:
+    """Run the operation once per (user, key); a retry gets the first answer."""
+    if not _VALID_KEY.match(key):
+        return domain_error_response(
+            EdgeError(
+                422,
+                "validation_error",
+                f"{IDEMPOTENCY_HEADER} must be 1-128 letters, digits or . _ : -",
+                {
+                    "in": "header",
+                    "errors": [{"field": IDEMPOTENCY_HEADER, "message": "invalid key", "type": "pattern"}],
+                },
+            )
+        )
+    assert ctx.principal is not None
+    db, now, user = ctx.services.db, ctx.services.clock, ctx.principal.user_id
+    digest = hashlib.sha256()
+    for part in (
+        ctx.request.method.encode(),
+        ctx.request.url.path.encode(),
+        ctx.request.url.query.encode(),
+        ctx.raw_body,
+    ):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    try:
+        stored = await idempotency.claim(
+            db,
+            user_id=user,
+            key=key,
+            method=ctx.request.method,
+            path=ctx.request.url.path,
+            request_hash=digest.hexdigest(),
+            now=now(),
+        )
+    except DomainError as exc:
+        return domain_error_response(exc)
+    if stored is not None:
+        return Response(
+            stored.body or None,
+            status_code=stored.status_code,
+            media_type="application/json" if stored.body else None,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        response = await _answer(op, ctx)
+    except BaseException:
+        await idempotency.release(db, user_id=user, key=key)
+        raise
+    body = bytes(response.body).decode() if response.body else ""
+    await idempotency.complete(
+        db, user_id=user, key=key, answer=idempotency.StoredAnswer(response.status_code, body), now=now()
+    )
+    return response
 
 
 async def _context(request: Request, op: Operation, services: Services) -> Ctx:
@@ -241,13 +321,14 @@ async def _context(request: Request, op: Operation, services: Services) -> Ctx:
         require_principal(principal)
     ctx = Ctx(request=request, principal=principal, services=services, path=path)
     if op.body is not None:
-        ctx.body = await _parse_body(request, op.body, services.settings.max_body_bytes)
+        ctx.raw_body = await _read_body(request, services.settings.max_body_bytes)
+        ctx.body = _parse_body(ctx.raw_body, op.body)
     if op.query is not None:
         ctx.query = _parse_query(request, op.query)
     return ctx
 
 
-async def _parse_body(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
+async def _read_body(request: Request, limit: int) -> bytes:
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype != "application/json" and not ctype.endswith("+json"):
         raise EdgeError(
@@ -263,7 +344,10 @@ async def _parse_body(request: Request, model: type[BaseModel], limit: int) -> B
         if size > limit:
             raise EdgeError(413, "body_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
     if not raw.strip():
         raise EdgeError(400, "malformed_json", "a JSON request body is required")
     try:
