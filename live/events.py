@@ -34,6 +34,7 @@ class Event:
     id: int
     stream: str
     kind: str
+    seq: int | None
     payload: dict[str, Any]
     created_at: datetime
 
@@ -145,7 +146,7 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            events = [Event(r.id, r.stream, r.kind, dict(r.payload), r.created_at) for r in rows]
+            events = [Event(r.id, r.stream, r.kind, r.seq, dict(r.payload), r.created_at) for r in rows]
             await self._sink.publish(events)
             await session.execute(
                 update(OutboxEvent)

@@ -64,19 +64,31 @@ async def claim(
 ) -> StoredAnswer | None:
     """Claim ``key`` for this request. None: go ahead. A StoredAnswer: answer with it instead."""
     async with db.read() as s:
-        row = await s.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id,
-                                                          IdempotencyKey.key == key))
+        row = await s.scalar(
+            select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        )
         if row is not None:
             return _check(row, request_hash)
     try:
         async with db.transaction() as s:
-            s.add(IdempotencyKey(user_id=user_id, key=key, method=method, path=path[:500],
-                                 request_hash=request_hash, status_code=None, response=None,
-                                 created_at=now, completed_at=None))
+            s.add(
+                IdempotencyKey(
+                    user_id=user_id,
+                    key=key,
+                    method=method,
+                    path=path[:500],
+                    request_hash=request_hash,
+                    status_code=None,
+                    response=None,
+                    created_at=now,
+                    completed_at=None,
+                )
+            )
     except IntegrityError:  # a concurrent twin claimed it first: answer as it will
         async with db.read() as s:
-            row = await s.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id,
-                                                              IdempotencyKey.key == key))
+            row = await s.scalar(
+                select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+            )
         assert row is not None
         return _check(row, request_hash)
     return None
@@ -94,6 +106,9 @@ async def complete(db: Database, *, user_id: str, key: str, answer: StoredAnswer
 async def release(db: Database, *, user_id: str, key: str) -> None:
     async with db.transaction() as s:
         await s.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,
-                                         IdempotencyKey.status_code.is_(None))
+            delete(IdempotencyKey).where(
+                IdempotencyKey.user_id == user_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.status_code.is_(None),
+            )
         )

@@ -21,15 +21,23 @@ class OutboxEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     stream: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))
+    # position of the event within its stream, assigned in the writing transaction (gapless per stream)
+    seq: Mapped[int | None] = mapped_column(BigId)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
 
 
 def record_event(
-    session: AsyncSession, *, stream: str, kind: str, payload: dict[str, Any], at: datetime
+    session: AsyncSession,
+    *,
+    stream: str,
+    kind: str,
+    payload: dict[str, Any],
+    at: datetime,
+    seq: int | None = None,
 ) -> OutboxEvent:
     """Add an event to the current transaction; it becomes visible to the relay only if that commits."""
-    event = OutboxEvent(stream=stream, kind=kind, payload=payload, created_at=at, published_at=None)
+    event = OutboxEvent(stream=stream, kind=kind, seq=seq, payload=payload, created_at=at, published_at=None)
     session.add(event)
     return event

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,11 +14,10 @@ from commerce.core.db import Clock
 from commerce.core.errors import Conflict, InvalidInput, NotFound
 from commerce.core.identity import Principal
 from commerce.core.money import Money
-from commerce.core.outbox import record_event
 from commerce.core.transitions import record_transition
 from live.cart.models import Listing, ListingStatus
 from live.cart.transitions import LISTING
-from live.rooms.actions import actor_role, get_room, require_room_manager, room_stream
+from live.rooms.actions import actor_role, get_room, require_room_manager, room_event
 from live.rooms.models import Room, RoomState
 from live.rooms.transitions import FINAL
 
@@ -42,12 +39,6 @@ def _ensure_open(room: Room) -> None:
             f"room {room.id} is {room.state}; its cart can no longer change",
             details={"room_state": room.state},
         )
-
-
-def _event(session: AsyncSession, room_id: int, kind: str, payload: dict[str, Any], at: datetime) -> None:
-    record_event(
-        session, stream=room_stream(room_id), kind=kind, payload={"room_id": room_id, **payload}, at=at
-    )
 
 
 async def _load(session: AsyncSession, room_id: int, listing_id: int) -> Listing:
@@ -119,9 +110,9 @@ async def add_listing(
         actor_role=actor_role(member),
         at=now,
     )
-    _event(
+    room_event(
         session,
-        room_id,
+        room,
         "listing.added",
         {
             "listing_id": listing.id,
@@ -168,16 +159,16 @@ async def set_status(
         actor_role=actor_role(member),
         at=now,
     )
-    _event(
+    room_event(
         session,
-        room_id,
+        room,
         "listing.status",
         {"listing_id": listing.id, "from": previous, "status": target},
         now,
     )
     if target == ListingStatus.OFF and room.explaining_listing_id == listing.id:
         room.explaining_listing_id = None
-        _event(session, room_id, "room.explaining", {"listing_id": None}, now)
+        room_event(session, room, "room.explaining", {"listing_id": None}, now)
     return listing
 
 
@@ -198,9 +189,9 @@ async def set_live_price(
     now = clock()
     listing.live_price_minor = live_price_minor
     listing.updated_at = now
-    _event(
+    room_event(
         session,
-        room_id,
+        room,
         "listing.price",
         {"listing_id": listing.id, "live_price_minor": live_price_minor, "currency": listing.currency},
         now,
@@ -224,7 +215,7 @@ async def remove_listing(
     if room.explaining_listing_id == listing.id:
         room.explaining_listing_id = None
     await session.delete(listing)
-    _event(session, room_id, "listing.removed", {"listing_id": listing_id}, clock())
+    room_event(session, room, "listing.removed", {"listing_id": listing_id}, clock())
 
 
 async def reorder(
@@ -245,7 +236,7 @@ async def reorder(
     for pos, lid in enumerate(listing_ids, start=1):
         by_id[lid].position = pos
         by_id[lid].updated_at = now
-    _event(session, room_id, "cart.order", {"listing_ids": listing_ids}, now)
+    room_event(session, room, "cart.order", {"listing_ids": listing_ids}, now)
     return sorted(listings, key=lambda x: x.position)
 
 
@@ -267,7 +258,7 @@ async def explain(
     now = clock()
     room.explaining_listing_id = listing_id
     room.updated_at = now
-    _event(session, room_id, "room.explaining", {"listing_id": listing_id}, now)
+    room_event(session, room, "room.explaining", {"listing_id": listing_id}, now)
     return room
 
 

@@ -63,9 +63,16 @@ async def require_room_manager(session: AsyncSession, room: Room, actor: Princip
     return await shop_role(session, room.shop_id, actor)
 
 
-def _event(session: AsyncSession, room: Room, kind: str, payload: dict[str, Any], at: datetime) -> None:
+def room_event(session: AsyncSession, room: Room, kind: str, payload: dict[str, Any], at: datetime) -> None:
+    """Record a state event of the room with the room's next sequence number (the room row is locked)."""
+    room.event_seq = (room.event_seq or 0) + 1
     record_event(
-        session, stream=room_stream(room.id), kind=kind, payload={"room_id": room.id, **payload}, at=at
+        session,
+        stream=room_stream(room.id),
+        kind=kind,
+        payload={"room_id": room.id, **payload},
+        at=at,
+        seq=room.event_seq,
     )
 
 
@@ -99,7 +106,7 @@ async def _transition(
         at=now,
         reason=reason,
     )
-    _event(session, room, "room.state", {"from": previous, "state": target, "reason": reason}, now)
+    room_event(session, room, "room.state", {"from": previous, "state": target, "reason": reason}, now)
 
 
 async def _ensure_not_live_elsewhere(session: AsyncSession, streamer_id: str, room_id: int | None) -> None:
@@ -183,7 +190,7 @@ async def create_room(session: AsyncSession, actor: Principal, data: RoomInput, 
         actor_role=role,
         at=now,
     )
-    _event(session, room, "room.created", {"state": RoomState.SCHEDULED}, now)
+    room_event(session, room, "room.created", {"state": RoomState.SCHEDULED}, now)
     if data.start_now:
         await _transition(session, room, RoomState.LIVE, actor, role, now)
     return room
@@ -219,7 +226,7 @@ async def update_room(
             changed[name] = value
     if changed:
         room.updated_at = now
-        _event(session, room, "room.updated", changed, now)
+        room_event(session, room, "room.updated", changed, now)
     return room
 
 

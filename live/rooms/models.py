@@ -33,6 +33,8 @@ class Room(Base):
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(500))
     explaining_listing_id: Mapped[int | None] = mapped_column(BigId)
+    # sequence number of the room's last state event; the room row is locked whenever it moves
+    event_seq: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -83,3 +83,20 @@ async def test_events_committed_before_a_crash_are_published_on_restart(
     finally:
         await second.relay.stop()
         await second.db.dispose()
+
+
+async def test_room_events_carry_one_gapless_sequence_per_room(client: Client) -> None:
+    c = client
+    sub = c.services.bus.subscribe("room:")
+    w = await qualified_shop(c)
+    r1 = await scheduled_room(c, w)
+    r2 = await scheduled_room(c, w)
+    await ok(await c.call("POST", f"/rooms/{r1['id']}/start", w.streamer))
+    await c.services.relay.drain()
+    by_room: dict[str, list[int | None]] = {}
+    for e in sub.drain():
+        by_room.setdefault(e.stream, []).append(e.seq)
+    assert by_room[f"room:{r1['id']}"] == [1, 2, 3, 4]  # created, 2 listings added, live
+    assert by_room[f"room:{r2['id']}"] == [1, 2, 3]
+    room = (await c.call("GET", f"/rooms/{r1['id']}")).json()
+    assert room["id"] == r1["id"]
