@@ -1,0 +1,70 @@
+"""The broker interface: per-room state events with history, chat fan-out, like and online counters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One message for a room. ``data`` is the event's JSON, encoded once by the publisher."""
+
+    room_id: int
+    kind: Literal["state", "chat"]
+    seq: int  # state events: the room's sequence number; chat: 0
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OnlineFigures:
+    current: int  # connections now, over every process
+    peak: int  # highest ``current`` seen
+    unique: int  # distinct viewers since the room opened
+
+
+Handler = Callable[[Publication], None]
+ResyncHandler = Callable[[], None]
+
+
+class Broker(Protocol):
+    """What the hub needs from the messaging layer between processes."""
+
+    def set_handlers(self, on_publication: Handler, on_resync: ResyncHandler) -> None:
+        """``on_publication`` gets every message of a subscribed room; ``on_resync`` is called after the
+        broker reconnected, when messages may have been missed (the hub then catches up from history)."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None: ...
+
+    async def subscribe(self, room_id: int) -> None: ...
+
+    async def unsubscribe(self, room_id: int) -> None: ...
+
+    async def publish_state(self, room_id: int, seq: int, data: bytes) -> bool:
+        """Append to the room's history and fan out; False (and nothing sent) if ``seq`` is not new."""
+        ...
+
+    async def publish_chat(self, room_id: int, data: bytes) -> None: ...
+
+    async def history(self, room_id: int, after_seq: int) -> list[Publication] | None:
+        """State events after ``after_seq`` in order; None if the history no longer holds all of them."""
+        ...
+
+    async def last_seq(self, room_id: int) -> int: ...
+
+    async def recent_chat(self, room_id: int, limit: int) -> list[bytes]: ...
+
+    async def add_likes(self, room_id: int, n: int) -> int:
+        """Add ``n`` likes (n may be 0) and return the room's total."""
+        ...
+
+    async def report_online(
+        self, room_id: int, node: str, count: int, viewers: Iterable[str]
+    ) -> OnlineFigures:
+        """Report this process's connection count and newly seen viewers; get the room's figures."""
+        ...

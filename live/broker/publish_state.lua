@@ -1,0 +1,13 @@
+-- Append a room's state event to its stream and fan it out, once per sequence number.
+-- KEYS[1] the room's state stream; ARGV: seq, data, maxlen, channel, message, ttl seconds
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if last[1] then
+  local last_seq = tonumber(string.match(last[1][1], '^(%d+)'))
+  if last_seq >= tonumber(ARGV[1]) then
+    return 0
+  end
+end
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], ARGV[1] .. '-1', 'd', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1

@@ -1,0 +1,217 @@
+"""The Redis broker: state history in a stream per room, fan-out by pub/sub, counters in keys.
+
+Keys per room (prefix ``yc:room:{id}``): ``:state`` stream (entry id = sequence number), ``:chat``
+recent chat list, ``:likes`` total, ``:online`` hash node -> "count:ms", ``:peak``, ``:uv``
+HyperLogLog of viewers. Channel ``yc:room:{id}`` carries ``s:<seq>:<json>`` and ``c::<json>``.
+If the connection drops, the reader reconnects with backoff, subscribes again and calls the resync
+handler, so the hub catches up through the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from live.broker.base import Handler, OnlineFigures, Publication, ResyncHandler
+
+log = logging.getLogger("yellowcart.broker")
+
+TTL_SECONDS = 7 * 86400
+STALE_NODE_MS = 10_000
+_VIEWER_CHUNK = 500
+
+
+def _script(name: str) -> str:
+    return resources.files("live.broker").joinpath(name).read_text()
+
+
+class RedisBroker:
+    def __init__(self, url: str, *, history_size: int = 1000, chat_history: int = 50) -> None:
+        self._url = url
+        # redis-py's annotations do not model decode_responses=False; treat replies as bytes
+        self._redis: Any = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._history_size = history_size
+        self._chat_history = chat_history
+        self._publish_state = self._redis.register_script(_script("publish_state.lua"))
+        self._report_online = self._redis.register_script(_script("report_online.lua"))
+        self._subscribed: set[int] = set()
+        self._on_pub: Handler | None = None
+        self._on_resync: ResyncHandler | None = None
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._closing = False
+        self._connected = asyncio.Event()
+        self.reconnects = 0
+
+    @staticmethod
+    def _key(room_id: int, what: str) -> str:
+        return f"yc:room:{room_id}:{what}"
+
+    @staticmethod
+    def _channel(room_id: int) -> str:
+        return f"yc:room:{room_id}"
+
+    def set_handlers(self, on_publication: Handler, on_resync: ResyncHandler) -> None:
+        self._on_pub = on_publication
+        self._on_resync = on_resync
+
+    async def start(self) -> None:
+        if self._reader is None:
+            self._closing = False
+            self._reader = asyncio.create_task(self._read_loop(), name="redis-broker-reader")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        await self._redis.aclose()
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def subscribe(self, room_id: int) -> None:
+        if room_id in self._subscribed:
+            return
+        self._subscribed.add(room_id)
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                await self._pubsub.subscribe(self._channel(room_id))
+
+    async def unsubscribe(self, room_id: int) -> None:
+        self._subscribed.discard(room_id)
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                await self._pubsub.unsubscribe(self._channel(room_id))
+
+    async def _read_loop(self) -> None:
+        backoff = 0.05
+        lost = False
+        while not self._closing:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                # a first subscription to this process's own channel keeps the connection open
+                await pubsub.subscribe("yc:node", *(self._channel(r) for r in self._subscribed))
+                self._pubsub = pubsub
+                self._connected.set()
+                if lost:
+                    self.reconnects += 1
+                    log.warning(
+                        "redis broker reconnected; catching up rooms from history",
+                        extra={"rooms": len(self._subscribed)},
+                    )
+                    if self._on_resync is not None:
+                        self._on_resync()
+                lost = False
+                backoff = 0.05
+                while not self._closing:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None and message.get("type") == "message":
+                        self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                if not lost:
+                    log.warning("redis broker connection lost: %s", exc)
+                lost = True
+                self._connected.clear()
+                self._pubsub = None
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        channel = message["channel"]
+        data: bytes = message["data"]
+        try:
+            room_id = int(channel.rsplit(b":", 1)[1])
+            kind, seq, body = data.split(b":", 2)
+        except (ValueError, IndexError):
+            log.error("malformed broker message on %r", channel)
+            return
+        if self._on_pub is None:
+            return
+        if kind == b"s":
+            self._on_pub(Publication(room_id, "state", int(seq), body))
+        elif kind == b"c":
+            self._on_pub(Publication(room_id, "chat", 0, body))
+
+    async def wait_connected(self) -> None:
+        """Wait until the subscriber connection is up (callers bound the wait)."""
+        await self._connected.wait()
+
+    async def publish_state(self, room_id: int, seq: int, data: bytes) -> bool:
+        message = b"s:%d:" % seq + data
+        stored = await self._publish_state(
+            keys=[self._key(room_id, "state")],
+            args=[seq, data, self._history_size, self._channel(room_id), message, TTL_SECONDS],
+        )
+        return bool(stored)
+
+    async def publish_chat(self, room_id: int, data: bytes) -> None:
+        key = self._key(room_id, "chat")
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, data)
+            pipe.ltrim(key, -self._chat_history, -1)
+            pipe.expire(key, TTL_SECONDS)
+            pipe.publish(self._channel(room_id), b"c::" + data)
+            await pipe.execute()
+
+    async def history(self, room_id: int, after_seq: int) -> list[Publication] | None:
+        key = self._key(room_id, "state")
+        last = await self.last_seq(room_id)
+        if after_seq >= last:
+            return []
+        entries = await self._redis.xrange(key, min=f"{after_seq + 1}-0", max="+")
+        out = [
+            Publication(room_id, "state", int(eid.split(b"-")[0]), fields[b"d"]) for eid, fields in entries
+        ]
+        if not out or out[0].seq != after_seq + 1:
+            return None
+        return out
+
+    async def last_seq(self, room_id: int) -> int:
+        last = await self._redis.xrevrange(self._key(room_id, "state"), count=1)
+        return int(last[0][0].split(b"-")[0]) if last else 0
+
+    async def recent_chat(self, room_id: int, limit: int) -> list[bytes]:
+        if limit <= 0:
+            return []
+        return list(await self._redis.lrange(self._key(room_id, "chat"), -limit, -1))
+
+    async def add_likes(self, room_id: int, n: int) -> int:
+        key = self._key(room_id, "likes")
+        if n == 0:
+            return int(await self._redis.get(key) or 0)
+        total = int(await self._redis.incrby(key, n))
+        await self._redis.expire(key, TTL_SECONDS)
+        return total
+
+    async def report_online(
+        self, room_id: int, node: str, count: int, viewers: Iterable[str]
+    ) -> OnlineFigures:
+        keys = [self._key(room_id, "online"), self._key(room_id, "peak"), self._key(room_id, "uv")]
+        pending = list(viewers)
+        now_ms = int(time.time() * 1000)
+        while True:
+            chunk, pending = pending[:_VIEWER_CHUNK], pending[_VIEWER_CHUNK:]
+            current, peak, unique = await self._report_online(
+                keys=keys, args=[node, count, now_ms, STALE_NODE_MS, TTL_SECONDS, *chunk]
+            )
+            if not pending:
+                return OnlineFigures(int(current), int(peak), int(unique))

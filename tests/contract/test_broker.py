@@ -1,0 +1,173 @@
+"""The same contract tests run against every broker: in-process memory and real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from live.broker import Broker, Publication, create_broker
+from live.broker.redis import RedisBroker
+from tests.support import IN_CI, reachable, redis_url
+
+BROKERS = ["memory", "redis"]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.items: list[Publication] = []
+        self.resyncs = 0
+        self.changed = asyncio.Event()
+
+    def on_pub(self, pub: Publication) -> None:
+        self.items.append(pub)
+        self.changed.set()
+
+    def on_resync(self) -> None:
+        self.resyncs += 1
+        self.changed.set()
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+BrokerFactory = Callable[..., Broker]
+
+
+@pytest.fixture(params=BROKERS)
+async def make_broker(request: pytest.FixtureRequest) -> AsyncIterator[BrokerFactory]:
+    made: list[Broker] = []
+    if request.param == "redis" and not reachable(redis_url(), 6379):
+        if IN_CI:
+            pytest.fail("Redis is required in CI")
+        pytest.skip("Redis not reachable")
+    shared_memory: list[Broker] = []
+
+    def factory(history_size: int = 1000, chat_history: int = 50) -> Broker:
+        if request.param == "memory":
+            # one process: every "node" is the same in-process broker
+            if not shared_memory:
+                shared_memory.append(
+                    create_broker("memory://", history_size=history_size, chat_history=chat_history)
+                )
+            return shared_memory[0]
+        b = create_broker(redis_url(), history_size=history_size, chat_history=chat_history)
+        made.append(b)
+        return b
+
+    yield factory
+    for b in made + shared_memory:
+        await b.close()
+
+
+async def _started(broker: Broker, inbox: Inbox, *rooms: int) -> Broker:
+    broker.set_handlers(inbox.on_pub, inbox.on_resync)
+    await broker.start()
+    if isinstance(broker, RedisBroker):
+        async with asyncio.timeout(5):
+            await broker.wait_connected()
+    for r in rooms:
+        await broker.subscribe(r)
+    return broker
+
+
+def _room() -> int:
+    return random.randrange(10**9, 2 * 10**9)
+
+
+async def test_state_events_fan_out_in_order_once(make_broker: BrokerFactory) -> None:
+    room, inbox = _room(), Inbox()
+    b = await _started(make_broker(), inbox, room)
+    for seq in range(1, 6):
+        assert await b.publish_state(room, seq, b'{"n":%d}' % seq)
+    assert not await b.publish_state(room, 3, b"dup")  # a relay retry changes nothing
+    await inbox.wait_for(lambda: len(inbox.items) >= 5)
+    await asyncio.sleep(0.05)
+    assert [(p.kind, p.seq) for p in inbox.items] == [("state", s) for s in range(1, 6)]
+    assert inbox.items[0].data == b'{"n":1}' and inbox.items[0].room_id == room
+    assert await b.last_seq(room) == 5
+
+
+async def test_history_and_its_limits(make_broker: BrokerFactory) -> None:
+    room = _room()
+    b = make_broker(history_size=5)
+    assert await b.history(room, 0) == []
+    for seq in range(1, 21):
+        await b.publish_state(room, seq, b"%d" % seq)
+    recent = await b.history(room, 17)
+    assert recent is not None and [p.seq for p in recent] == [18, 19, 20]
+    assert await b.history(room, 20) == []
+    assert await b.history(room, 2) is None  # trimmed away: the client needs a snapshot
+
+
+async def test_chat_recent_and_fan_out(make_broker: BrokerFactory) -> None:
+    room, other, inbox = _room(), _room(), Inbox()
+    b = await _started(make_broker(chat_history=3), inbox, room)
+    for i in range(5):
+        await b.publish_chat(room, b"m%d" % i)
+    await b.publish_chat(other, b"elsewhere")
+    await inbox.wait_for(lambda: len(inbox.items) >= 5)
+    await asyncio.sleep(0.05)
+    assert [p.data for p in inbox.items] == [b"m0", b"m1", b"m2", b"m3", b"m4"]
+    assert await b.recent_chat(room, 10) == [b"m2", b"m3", b"m4"]
+    assert await b.recent_chat(room, 2) == [b"m3", b"m4"]
+
+
+async def test_likes_and_online_figures_add_up_over_nodes(make_broker: BrokerFactory) -> None:
+    room = _room()
+    a, b = make_broker(), make_broker()
+    assert await a.add_likes(room, 3) == 3
+    assert await b.add_likes(room, 4) == 7
+    assert await a.add_likes(room, 0) == 7
+    f = await a.report_online(room, "node-a", 10, ["u1", "u2"])
+    assert (f.current, f.peak, f.unique) == (10, 10, 2)
+    f = await b.report_online(room, "node-b", 5, ["u2", "u3"])
+    assert (f.current, f.peak, f.unique) == (15, 15, 3)
+    f = await a.report_online(room, "node-a", 0, [])
+    assert (f.current, f.peak, f.unique) == (5, 15, 3)
+
+
+async def test_unsubscribed_rooms_are_not_delivered(make_broker: BrokerFactory) -> None:
+    room, inbox = _room(), Inbox()
+    b = await _started(make_broker(), inbox, room)
+    await b.unsubscribe(room)
+    await b.publish_state(room, 1, b"x")
+    await b.publish_chat(room, b"y")
+    await asyncio.sleep(0.2)
+    assert inbox.items == []
+
+
+async def test_redis_delivers_across_processes_and_recovers_a_lost_connection() -> None:
+    if not reachable(redis_url(), 6379):
+        pytest.skip("Redis not reachable") if not IN_CI else pytest.fail("Redis is required in CI")
+    room, inbox = _room(), Inbox()
+    publisher = create_broker(redis_url())
+    subscriber = create_broker(redis_url())
+    try:
+        await _started(subscriber, inbox, room)
+        await publisher.publish_state(room, 1, b"one")
+        await inbox.wait_for(lambda: len(inbox.items) == 1)
+        # cut the subscriber's connection, as a Redis restart would
+        from redis.asyncio import Redis
+
+        admin = Redis.from_url(redis_url())
+        await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        await admin.aclose()
+        await inbox.wait_for(lambda: inbox.resyncs == 1)
+        assert isinstance(subscriber, RedisBroker) and subscriber.reconnects == 1
+        await publisher.publish_state(room, 2, b"two")
+        await inbox.wait_for(lambda: len(inbox.items) == 2)
+        assert [p.seq for p in inbox.items] == [1, 2]
+    finally:
+        await publisher.close()
+        await subscriber.close()
+
+
+def test_unknown_broker_urls_are_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported broker"):
+        create_broker("kafka://localhost")
