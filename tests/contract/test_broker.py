@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,8 @@ class Inbox:
         self.resyncs += 1
         self.changed.set()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5):
             while not predicate():
                 self.changed.clear()
                 await self.changed.wait()
@@ -155,7 +156,7 @@ async def test_redis_delivers_across_processes_and_recovers_a_lost_connection() 
         # cut the subscriber's connection, as a Redis restart would
         from redis.asyncio import Redis
 
-        admin = Redis.from_url(redis_url())
+        admin: Any = Redis.from_url(redis_url())
         await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
         await admin.aclose()
         await inbox.wait_for(lambda: inbox.resyncs == 1)
