@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import WebSocketRoute
 
 from commerce.core.database import Database
 from commerce.core.db import Clock, system_clock
@@ -18,9 +19,12 @@ from live import __doc__ as live_doc
 from live.api import cart, catalog, me, ops, rooms, shops, staff
 from live.api.errors import error_response
 from live.api.routing import Api
+from live.api.ws import room_socket
 from live.auth import TokenService
+from live.broker import create_broker
 from live.container import Services
-from live.events import LocalBus, OutboxRelay
+from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
+from live.hub import Hub
 from live.observability import Metrics, ObservabilityMiddleware
 from live.settings import Settings
 
@@ -39,7 +43,15 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     metrics = Metrics()
     bus = LocalBus()
-    relay = OutboxRelay(db, bus, clock, metrics, poll_seconds=settings.outbox_poll_seconds)
+    broker = create_broker(
+        settings.redis_url, history_size=settings.ws_history, chat_history=settings.ws_chat_history
+    )
+    hub = Hub(
+        broker, metrics, tick_seconds=settings.ws_tick_ms / 1000, counts_seconds=settings.ws_counts_seconds
+    )
+    relay = OutboxRelay(
+        db, FanoutSink(BrokerSink(broker), bus), clock, metrics, poll_seconds=settings.outbox_poll_seconds
+    )
     db.on_commit(relay.nudge)
     redis = None
     if settings.redis_url:
@@ -54,6 +66,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         metrics=metrics,
         bus=bus,
         relay=relay,
+        hub=hub,
         redis=redis,
     )
 
@@ -69,6 +82,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.uses_dev_secret:
             log.warning("JWT_SECRET is not set: using the development secret; never do this in production")
+        await services.hub.start()
         services.relay.start()
         log.info(
             "yellowcart started", extra={"database": services.db.dialect, "redis": bool(settings.redis_url)}
@@ -78,6 +92,7 @@ def create_app(
         finally:
             log.info("yellowcart shutting down")
             await services.relay.stop()
+            await services.hub.stop()
             if services.redis is not None:
                 await services.redis.aclose()
             await services.db.dispose()
@@ -95,7 +110,7 @@ def create_app(
         )
 
     app = Starlette(
-        routes=api.routes(),
+        routes=[*api.routes(), WebSocketRoute("/ws/rooms/{room_id:int}", room_socket)],
         middleware=[Middleware(ObservabilityMiddleware, metrics=services.metrics)],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,

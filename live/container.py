@@ -10,6 +10,7 @@ from commerce.core.database import Database
 from commerce.core.db import Clock
 from live.auth import TokenService
 from live.events import LocalBus, OutboxRelay
+from live.hub import Hub
 from live.observability import Metrics
 from live.settings import Settings
 
@@ -23,4 +24,5 @@ class Services:
     metrics: Metrics
     bus: LocalBus
     relay: OutboxRelay
+    hub: Hub
     redis: Redis | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,6 +96,33 @@ class Subscription:
 
     def close(self) -> None:
         self._bus._drop(self)
+
+
+class FanoutSink:
+    """Publish to several sinks in order (the broker for viewers, the local bus for in-process readers)."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self.sinks = list(sinks)
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        for sink in self.sinks:
+            await sink.publish(events)
+
+
+class BrokerSink:
+    """Room state events go to the broker with their per-room sequence number."""
+
+    def __init__(self, broker: Any) -> None:
+        self._broker = broker
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        for ev in events:
+            if not ev.stream.startswith("room:") or ev.seq is None:
+                continue
+            room_id = int(ev.stream.split(":", 1)[1])
+            body = {"kind": ev.kind, **ev.payload, "at": ev.created_at.isoformat()}
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            await self._broker.publish_state(room_id, ev.seq, data)
 
 
 class OutboxRelay:

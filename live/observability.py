@@ -83,6 +83,47 @@ class Metrics:
         self.outbox_published = Counter(
             "yellowcart_outbox_published_total", "events published from the outbox", registry=self.registry
         )
+        self.ws_connections = Gauge(
+            "yellowcart_ws_connections", "room channel connections on this process", registry=self.registry
+        )
+        self.ws_frames = Counter(
+            "yellowcart_ws_frames_total", "frames queued to viewers", registry=self.registry
+        )
+        self.ws_bytes = Counter(
+            "yellowcart_ws_bytes_total", "bytes queued to viewers", registry=self.registry
+        )
+        self.ws_drops = Counter(
+            "yellowcart_ws_slow_client_actions_total",
+            "slow-client policy actions (chat drop, coalesce, close)",
+            ["action"],
+            registry=self.registry,
+        )
+        self.ws_resume = Counter(
+            "yellowcart_ws_resume_total", "resume and catch-up outcomes", ["outcome"], registry=self.registry
+        )
+        self.ws_messages = Counter(
+            "yellowcart_ws_messages_total",
+            "client messages by type and outcome",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+        self.ws_broadcast_seconds = Histogram(
+            "yellowcart_ws_broadcast_seconds",
+            "time to build and queue one room frame",
+            registry=self.registry,
+            buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+        )
+        self.event_loop_lag = Histogram(
+            "yellowcart_event_loop_lag_seconds",
+            "how late the hub tick ran",
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+        )
+        self.broker_reconnects = Counter(
+            "yellowcart_broker_reconnects_total",
+            "broker reconnections followed by a catch-up",
+            registry=self.registry,
+        )
         self.outbox_failures = Counter(
             "yellowcart_outbox_failures_total",
             "outbox relay runs that failed and will be retried",

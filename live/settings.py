@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
 
+    ws_tick_ms: int = Field(100, ge=10, le=2000, description="room frame interval")
+    ws_counts_seconds: float = Field(1.0, gt=0, le=60, description="online/like totals interval")
+    ws_queue_frames: int = Field(64, ge=4, le=10_000, description="frames waiting per connection")
+    ws_max_coalesce: int = Field(3, ge=1, description="coalescings within ws_lag_window before closing 4008")
+    ws_lag_window_seconds: float = Field(10.0, gt=0)
+    ws_history: int = Field(1000, ge=10, description="state events kept per room for resume")
+    ws_chat_history: int = Field(50, ge=0, le=1000, description="recent danmaku kept per room")
+    ws_snapshot_chat: int = Field(20, ge=0, le=1000, description="danmaku sent in the join snapshot")
+    ws_max_message_bytes: int = Field(4096, ge=256, description="larger client messages close with 1009")
+    chat_max_chars: int = Field(100, ge=1, le=1000)
+    chat_rate_per_second: float = Field(1.0, gt=0, description="danmaku per user per second, sustained")
+    chat_burst: int = Field(5, ge=1, description="danmaku a user may send at once")
+    likes_max_per_message: int = Field(50, ge=1)
+
     @field_validator("jwt_secret")
     @classmethod
     def _secret_strength(cls, v: str | None) -> str | None:

@@ -67,6 +67,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def client(db_url: str, clock: FakeClock) -> AsyncIterator[Client]:
     services = make_services(db_url, clock)
+    await services.hub.start()
     services.relay.start()
     c = Client(services)
     try:
@@ -74,4 +75,5 @@ async def client(db_url: str, clock: FakeClock) -> AsyncIterator[Client]:
     finally:
         await c.aclose()
         await services.relay.stop()
+        await services.hub.stop()
         await services.db.dispose()

@@ -1,0 +1,284 @@
+"""This process's rooms and connections. Messages arrive from the broker; every tick each room with
+something due gets one frame, encoded once and offered to every connection of the room.
+
+The hub never awaits a socket: ``Connection.offer`` only queues. State events are delivered in
+sequence order without gaps: a gap (a message missed while the broker reconnected) is filled from the
+broker's history before anything later is sent; if the history no longer holds it, the room's viewers
+are told to resynchronise (close 4009) and come back to a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from live.broker import Broker, Publication
+from live.connection import Connection, Frame
+from live.observability import Metrics
+
+log = logging.getLogger("yellowcart.hub")
+
+CLOSE_ROOM_ENDED = 4000
+CLOSE_RESYNC = 4009
+CLOSE_SERVICE_RESTART = 1012
+FINAL_STATES = {"ended", "force_ended", "cancelled"}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class RoomChannel:
+    room_id: int
+    connections: set[Connection] = field(default_factory=set)
+    last_seq: int = 0
+    pending_state: list[dict[str, Any]] = field(default_factory=list)
+    pending_chat: list[dict[str, Any]] = field(default_factory=list)
+    likes_pending: int = 0
+    likes_total: int = 0
+    online: int = 0
+    peak: int = 0
+    unique: int = 0
+    counts_dirty: bool = False
+    new_viewers: set[str] = field(default_factory=set)
+    catching_up: bool = False
+    held: list[Publication] = field(default_factory=list)  # arrived during a catch-up
+    ended: bool = False
+
+
+class Hub:
+    def __init__(
+        self,
+        broker: Broker,
+        metrics: Metrics,
+        *,
+        tick_seconds: float = 0.1,
+        counts_seconds: float = 1.0,
+        node_id: str | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.broker = broker
+        self.metrics = metrics
+        self.tick_seconds = tick_seconds
+        self.counts_seconds = counts_seconds
+        self.node_id = node_id or uuid.uuid4().hex[:12]
+        self._wall = wall_clock
+        self.rooms: dict[int, RoomChannel] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        broker.set_handlers(self._on_publication, self._on_resync)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.start()
+        self._tasks = [
+            asyncio.create_task(self._tick_loop(), name="hub-tick"),
+            asyncio.create_task(self._counts_loop(), name="hub-counts"),
+        ]
+
+    async def stop(self) -> None:
+        """Tell every viewer to reconnect elsewhere (1012), then stop."""
+        for channel in self.rooms.values():
+            for conn in list(channel.connections):
+                conn.close_soon(CLOSE_SERVICE_RESTART, "server restarting: reconnect and resume")
+        await asyncio.sleep(0)
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            await self._flush_counts()
+        await self.broker.close()
+
+    # --- membership ---------------------------------------------------------------------------
+
+    async def join(self, room_id: int, conn: Connection) -> RoomChannel:
+        channel = self.rooms.get(room_id)
+        if channel is None:
+            channel = RoomChannel(room_id)
+            self.rooms[room_id] = channel
+            await self.broker.subscribe(room_id)
+            channel.last_seq = await self.broker.last_seq(room_id)
+            channel.likes_total = await self.broker.add_likes(room_id, 0)
+        channel.connections.add(conn)
+        if conn.user_id:
+            channel.new_viewers.add(conn.user_id)
+        channel.counts_dirty = True
+        self.metrics.ws_connections.inc()
+        return channel
+
+    async def leave(self, room_id: int, conn: Connection) -> None:
+        channel = self.rooms.get(room_id)
+        if channel is None or conn not in channel.connections:
+            return
+        channel.connections.discard(conn)
+        channel.counts_dirty = True
+        self.metrics.ws_connections.dec()
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    def _on_publication(self, pub: Publication) -> None:
+        channel = self.rooms.get(pub.room_id)
+        if channel is None:
+            return
+        if pub.kind == "chat":
+            with contextlib.suppress(ValueError):
+                channel.pending_chat.append(json.loads(pub.data))
+            return
+        if channel.catching_up:
+            channel.held.append(pub)
+            return
+        if pub.seq <= channel.last_seq:
+            return  # already delivered (a relay retry or a catch-up overlap)
+        if pub.seq > channel.last_seq + 1:
+            channel.catching_up = True
+            channel.held.append(pub)
+            asyncio.get_running_loop().create_task(self._catch_up(channel))
+            return
+        self._accept_state(channel, pub)
+
+    def _accept_state(self, channel: RoomChannel, pub: Publication) -> None:
+        try:
+            event = json.loads(pub.data)
+        except ValueError:
+            log.error("undecodable state event", extra={"room_id": channel.room_id, "seq": pub.seq})
+            return
+        event["seq"] = pub.seq
+        channel.last_seq = pub.seq
+        channel.pending_state.append(event)
+
+    async def _catch_up(self, channel: RoomChannel) -> None:
+        """Fill a gap in the sequence from the broker's history, then release what was held."""
+        try:
+            missing = await self.broker.history(channel.room_id, channel.last_seq)
+        except Exception:
+            log.exception("history fetch failed", extra={"room_id": channel.room_id})
+            missing = None
+        if missing is None:
+            self.metrics.ws_resume.labels("gap_unrecoverable").inc()
+            channel.pending_state.clear()
+            for conn in list(channel.connections):
+                conn.close_soon(CLOSE_RESYNC, "missed state events: reconnect for a fresh snapshot")
+            channel.last_seq = max([channel.last_seq, *(p.seq for p in channel.held)])
+            missing = []
+        else:
+            self.metrics.ws_resume.labels("gap_filled").inc()
+        for pub in sorted([*missing, *channel.held], key=lambda p: p.seq):
+            if pub.seq == channel.last_seq + 1:
+                self._accept_state(channel, pub)
+        channel.held.clear()
+        channel.catching_up = False
+
+    def _on_resync(self) -> None:
+        self.metrics.broker_reconnects.inc()
+        for channel in self.rooms.values():
+            if not channel.catching_up:
+                channel.catching_up = True
+                asyncio.get_running_loop().create_task(self._catch_up(channel))
+
+    # --- outbound -----------------------------------------------------------------------------
+
+    def _frame_for(self, channel: RoomChannel) -> Frame | None:
+        if not (channel.pending_state or channel.pending_chat or channel.counts_dirty):
+            return None
+        body: dict[str, Any] = {
+            "t": "batch",
+            "room": channel.room_id,
+            "seq": channel.last_seq,
+            "ts": int(self._wall() * 1000),
+            "state": channel.pending_state,
+            "chat": channel.pending_chat,
+        }
+        if channel.counts_dirty:
+            body["counts"] = {"online": channel.online, "likes": channel.likes_total, "peak": channel.peak}
+        events = tuple(channel.pending_state)
+        channel.pending_state, channel.pending_chat, channel.counts_dirty = [], [], False
+        return Frame(_dumps(body), channel.last_seq, events)
+
+    def flush(self) -> None:
+        """Send what is due in every room: one frame per room, encoded once."""
+        for channel in list(self.rooms.values()):
+            started = time.perf_counter()
+            frame = self._frame_for(channel)
+            if frame is None:
+                continue
+            ended = any(
+                e.get("kind") == "room.state" and e.get("state") in FINAL_STATES for e in frame.events
+            )
+            for conn in channel.connections:
+                conn.offer(frame)
+                if ended:
+                    conn.close_soon(CLOSE_ROOM_ENDED, "room ended")
+            n = len(channel.connections)
+            self.metrics.ws_frames.inc(n)
+            self.metrics.ws_bytes.inc(n * len(frame.text))
+            self.metrics.ws_broadcast_seconds.observe(time.perf_counter() - started)
+            if ended:
+                channel.ended = True
+
+    async def _tick_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += self.tick_seconds
+            delay = next_at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                self.metrics.event_loop_lag.observe(-delay)
+                next_at = loop.time()
+            try:
+                self.flush()
+            except Exception:
+                log.exception("hub flush failed")
+
+    async def _counts_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.counts_seconds)
+            try:
+                await self._flush_counts()
+            except Exception:
+                log.exception("hub counts update failed; will retry")
+
+    async def _flush_counts(self) -> None:
+        for room_id, channel in list(self.rooms.items()):
+            likes, channel.likes_pending = channel.likes_pending, 0
+            try:
+                total = await self.broker.add_likes(room_id, likes)
+            except Exception:
+                channel.likes_pending += likes  # keep them for the next try
+                raise
+            viewers, channel.new_viewers = channel.new_viewers, set()
+            figures = await self.broker.report_online(
+                room_id, self.node_id, len(channel.connections), viewers
+            )
+            changed = (total, figures.current, figures.peak) != (
+                channel.likes_total,
+                channel.online,
+                channel.peak,
+            )
+            channel.likes_total, channel.online, channel.peak, channel.unique = (
+                total,
+                figures.current,
+                figures.peak,
+                figures.unique,
+            )
+            if changed:
+                channel.counts_dirty = True
+            if not channel.connections and not channel.pending_state:
+                del self.rooms[room_id]
+                await self.broker.unsubscribe(room_id)
+
+    def add_likes(self, room_id: int, n: int) -> None:
+        channel = self.rooms.get(room_id)
+        if channel is not None:
+            channel.likes_pending += n

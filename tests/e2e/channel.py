@@ -1,0 +1,106 @@
+"""A real server on a loopback port (same event loop) and a WebSocket viewer that follows the protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from live.app import create_app
+from live.container import Services
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serve(services: Services) -> AsyncIterator[str]:
+    """Run the app with ``services`` on 127.0.0.1; yields the ws:// base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(services.settings, services=services),
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        ws="websockets-sansio",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:
+            await asyncio.sleep(0.01)
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+class Viewer:
+    """Applies frames as the protocol says: state events with seq above its own, chat, counts."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seq = 0
+        self.snapshot: dict[str, Any] = {}
+        self.state: list[dict[str, Any]] = []
+        self.chat: list[dict[str, Any]] = []
+        self.counts: dict[str, Any] = {}
+        self.other: list[dict[str, Any]] = []
+        self.frames = 0
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(cls, url: str) -> AsyncIterator[Viewer]:
+        async with websockets.connect(url, open_timeout=5, max_size=2**22) as ws:
+            v = cls(ws)
+            first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            v.apply(first)
+            yield v
+
+    def apply(self, msg: dict[str, Any]) -> None:
+        self.frames += 1
+        t = msg.get("t")
+        if t == "snapshot":
+            self.snapshot = msg
+            self.seq = msg["seq"]
+            self.chat.extend(msg.get("chat", []))
+            self.counts = msg.get("counts", {})
+        elif t in {"batch", "resume"}:
+            for ev in msg.get("state", []):
+                if ev["seq"] > self.seq:
+                    self.state.append(ev)
+            self.seq = max(self.seq, msg["seq"])
+            self.chat.extend(msg.get("chat", []))
+            if "counts" in msg:
+                self.counts = msg["counts"]
+        else:
+            self.other.append(msg)
+
+    async def send(self, msg: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(msg))
+
+    async def until(self, predicate: Any, timeout: float = 5.0) -> None:
+        """Read frames until ``predicate(self)`` holds."""
+        async with asyncio.timeout(timeout):
+            while not predicate(self):
+                self.apply(json.loads(await self.ws.recv()))
+
+    async def closed(self, timeout: float = 5.0) -> int | None:
+        """Read until the server closes; returns the close code."""
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(timeout):
+                while True:
+                    self.apply(json.loads(await self.ws.recv()))
+        return self.ws.close_code

@@ -1,0 +1,203 @@
+"""The room channel over a real WebSocket: snapshot, ordered state events, chat, likes, counts, end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import websockets
+
+from commerce.core.identity import Role
+from live.broker.memory import MemoryBroker
+from tests.e2e.channel import Viewer, serve
+from tests.e2e.world import STAFF, ShopWorld, ok, qualified_shop, scheduled_room
+from tests.support import Client
+
+
+@pytest.fixture
+async def ws_base(client: Client) -> AsyncIterator[str]:
+    async with serve(client.services) as base:
+        yield base
+
+
+async def _live_room(c: Client) -> tuple[ShopWorld, dict[str, Any]]:
+    w = await qualified_shop(c, products=2)
+    room = await scheduled_room(c, w)
+    await ok(await c.call("POST", f"/rooms/{room['id']}/start", w.streamer))
+    return w, room
+
+
+async def test_snapshot_then_ordered_state_events_then_end(client: Client, ws_base: str) -> None:
+    c = client
+    w, room = await _live_room(c)
+    rid, lids = room["id"], room["listing_ids"]
+    async with (
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as v1,
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as v2,
+    ):
+        snap = v1.snapshot
+        assert snap["room"]["state"] == "live" and [x["id"] for x in snap["cart"]] == lids
+        assert snap["seq"] == 4  # created, two listings, live
+        base = snap["seq"]
+        for status in ("on_sale", "sold_out", "on_sale", "off"):
+            await ok(
+                await c.call(
+                    "POST",
+                    f"/rooms/{rid}/listings/{lids[0]}/status",
+                    w.streamer,
+                    json={"status": status},
+                )
+            )
+        await ok(
+            await c.call(
+                "PUT",
+                f"/rooms/{rid}/listings/{lids[1]}/price",
+                w.streamer,
+                json={"live_price_minor": 990},
+            )
+        )
+        for v in (v1, v2):
+            await v.until(lambda v: len(v.state) >= 5)
+            assert [e["seq"] for e in v.state] == list(range(base + 1, base + 6))
+            assert [e.get("status") for e in v.state[:4]] == ["on_sale", "sold_out", "on_sale", "off"]
+            assert v.state[4]["kind"] == "listing.price" and v.state[4]["live_price_minor"] == 990
+        await ok(await c.call("POST", f"/staff/rooms/{rid}/force-end", STAFF, json={"reason": "rules"}))
+        for v in (v1, v2):
+            code = await v.closed()
+            assert code == 4000
+            assert v.state[-1]["kind"] == "room.state" and v.state[-1]["state"] == "force_ended"
+            assert v.state[-1]["reason"] == "rules"
+
+
+async def test_chat_likes_and_counts(client: Client, ws_base: str) -> None:
+    c = client
+    _w, room = await _live_room(c)
+    rid = room["id"]
+    token = c.token("fan-1", Role.VIEWER)
+    async with (
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}?token={token}") as fan,
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as guest,
+    ):
+        await fan.send({"t": "chat", "text": "hello room", "id": "m1"})
+        await fan.send({"t": "like", "n": 5})
+        await guest.send({"t": "like", "n": 2})
+        await guest.until(lambda v: any(m["text"] == "hello room" for m in v.chat))
+        msg = next(m for m in guest.chat if m["text"] == "hello room")
+        assert msg["user_id"] == "fan-1"
+        await fan.until(lambda v: any(o.get("t") == "ack" and o["id"] == "m1" for o in v.other))
+        await guest.until(lambda v: v.counts.get("likes") == 7 and v.counts.get("online") == 2)
+        # a new viewer's snapshot carries the recent chat and the totals
+        async with Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as late:
+            assert any(m["text"] == "hello room" for m in late.snapshot["chat"])
+            assert late.snapshot["counts"]["likes"] == 7
+
+
+async def test_resume_after_a_dropped_connection(client: Client, ws_base: str) -> None:
+    c = client
+    w, room = await _live_room(c)
+    rid, lid = room["id"], room["listing_ids"][0]
+    async with Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as v:
+        last = v.seq
+    for status in ("on_sale", "sold_out"):
+        await ok(
+            await c.call(
+                "POST",
+                f"/rooms/{rid}/listings/{lid}/status",
+                w.streamer,
+                json={"status": status},
+            )
+        )
+    await c.services.relay.drain()
+    async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since={last}") as ws:
+        first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert first["t"] == "resume" and first["recovered"] is True
+    assert [(e["seq"], e["status"]) for e in first["state"]] == [
+        (last + 1, "on_sale"),
+        (last + 2, "sold_out"),
+    ]
+    # too far behind (history trimmed or unknown): a fresh snapshot, saying so
+    broker = c.services.hub.broker
+    assert isinstance(broker, MemoryBroker)
+    broker._state.clear()  # the history is gone, as after a Redis restart
+    async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since=1") as ws:
+        snap = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert snap["t"] == "snapshot" and snap["recovered"] is False and snap["seq"] == last + 2
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("{not json", "bad_json"),
+        ('["chat"]', "bad_message"),
+        ('{"t": "dance"}', "unknown_type"),
+        ('{"t": "chat", "text": "hi"}', "login_required"),
+        ('{"t": "like", "n": 0}', "invalid"),
+        ('{"t": "like", "n": "5"}', "invalid"),
+    ],
+)
+async def test_bad_messages_get_errors_and_the_room_goes_on(
+    client: Client, ws_base: str, message: str, code: str
+) -> None:
+    c = client
+    w, room = await _live_room(c)
+    rid, lid = room["id"], room["listing_ids"][0]
+    async with (
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as bad,
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as ok_v,
+    ):
+        await bad.ws.send(message)
+        await bad.until(lambda v: any(o.get("t") == "error" for o in v.other))
+        assert [o["code"] for o in bad.other if o["t"] == "error"] == [code]
+        await ok(
+            await c.call(
+                "POST",
+                f"/rooms/{rid}/listings/{lid}/status",
+                w.streamer,
+                json={"status": "on_sale"},
+            )
+        )
+        for v in (ok_v, bad):
+            await v.until(lambda v: any(e.get("status") == "on_sale" for e in v.state))
+
+
+async def test_chat_validation_rate_limit_and_oversized_frames(client: Client, ws_base: str) -> None:
+    c = client
+    _w, room = await _live_room(c)
+    rid = room["id"]
+    token = c.token("fan-2", Role.VIEWER)
+    async with Viewer.connect(f"{ws_base}/ws/rooms/{rid}?token={token}") as fan:
+        for text in ("", "x" * 101, "bell\u0007"):
+            await fan.send({"t": "chat", "text": text})
+        await fan.until(lambda v: sum(o.get("code") == "invalid" for o in v.other) == 3)
+        for i in range(8):
+            await fan.send({"t": "chat", "text": f"spam {i}"})
+        await fan.until(lambda v: any(o.get("code") == "rate_limited" for o in v.other))
+        sent = [m for m in fan.chat if m["text"].startswith("spam")]
+        assert len(sent) <= c.services.settings.chat_burst
+        await fan.ws.send(json.dumps({"t": "chat", "text": "y" * 10_000}))
+        assert await fan.closed() == 1009
+
+
+async def test_tokens_rooms_and_ended_rooms(client: Client, ws_base: str) -> None:
+    c = client
+    w, room = await _live_room(c)
+    async with websockets.connect(f"{ws_base}/ws/rooms/{room['id']}?token=garbage") as ws:
+        msg = json.loads(await ws.recv())
+        assert msg["code"] == "unauthenticated"
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+        assert ws.close_code == 4001
+    async with websockets.connect(f"{ws_base}/ws/rooms/999999") as ws:
+        assert json.loads(await ws.recv())["code"] == "not_found"
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+        assert ws.close_code == 4004
+    await ok(await c.call("POST", f"/rooms/{room['id']}/end", w.streamer))
+    async with websockets.connect(f"{ws_base}/ws/rooms/{room['id']}") as ws:
+        assert json.loads(await ws.recv())["t"] == "ended"
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+        assert ws.close_code == 4000
