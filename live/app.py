@@ -44,7 +44,10 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     metrics = Metrics()
     bus = LocalBus()
     broker = create_broker(
-        settings.redis_url, history_size=settings.ws_history, chat_history=settings.ws_chat_history
+        settings.redis_url,
+        history_size=settings.ws_history,
+        chat_history=settings.ws_chat_history,
+        prefix=settings.redis_prefix,
     )
     hub = Hub(
         broker, metrics, tick_seconds=settings.ws_tick_ms / 1000, counts_seconds=settings.ws_counts_seconds

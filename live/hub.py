@@ -158,11 +158,16 @@ class Hub:
 
     async def _catch_up(self, channel: RoomChannel) -> None:
         """Fill a gap in the sequence from the broker's history, then release what was held."""
-        try:
-            missing = await self.broker.history(channel.room_id, channel.last_seq)
-        except Exception:
-            log.exception("history fetch failed", extra={"room_id": channel.room_id})
-            missing = None
+        missing: list[Publication] | None = None
+        for attempt in range(5):
+            try:
+                missing = await self.broker.history(channel.room_id, channel.last_seq)
+                break
+            except Exception:
+                log.warning(
+                    "history fetch failed; retrying", extra={"room_id": channel.room_id}, exc_info=True
+                )
+                await asyncio.sleep(0.1 * 2**attempt)
         if missing is None:
             self.metrics.ws_resume.labels("gap_unrecoverable").inc()
             channel.pending_state.clear()

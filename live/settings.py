@@ -17,6 +17,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field("sqlite:///./var/yellowcart.db", description="SQLite file or postgresql:// URL")
     redis_url: str | None = Field(None, description="Redis URL; unset means the in-process broker")
+    redis_prefix: str = Field("yc", pattern=r"^[A-Za-z0-9_.\-]{1,32}$", description="namespace of Redis keys")
     db_pool_size: int = Field(10, ge=1, le=200)
 
     jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"] = "HS256"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from live.broker.base import Broker, OnlineFigures, Publication
 
 
-def create_broker(url: str | None, *, history_size: int = 1000, chat_history: int = 50) -> Broker:
+def create_broker(
+    url: str | None, *, history_size: int = 1000, chat_history: int = 50, prefix: str = "yc"
+) -> Broker:
     """``None`` or ``memory://``: this process only. ``redis://`` / ``rediss://``: across processes."""
     scheme = (url or "memory://").split("://", 1)[0].lower()
     if scheme == "memory":
@@ -16,7 +18,7 @@ def create_broker(url: str | None, *, history_size: int = 1000, chat_history: in
         from live.broker.redis import RedisBroker
 
         assert url is not None
-        return RedisBroker(url, history_size=history_size, chat_history=chat_history)
+        return RedisBroker(url, history_size=history_size, chat_history=chat_history, prefix=prefix)
     raise ValueError(f"unsupported broker URL scheme {scheme!r}; use memory:// or redis://")
 
 

@@ -1,8 +1,8 @@
 """The Redis broker: state history in a stream per room, fan-out by pub/sub, counters in keys.
 
-Keys per room (prefix ``yc:room:{id}``): ``:state`` stream (entry id = sequence number), ``:chat``
-recent chat list, ``:likes`` total, ``:online`` hash node -> "count:ms", ``:peak``, ``:uv``
-HyperLogLog of viewers. Channel ``yc:room:{id}`` carries ``s:<seq>:<json>`` and ``c::<json>``.
+Keys per room (``{prefix}:room:{id}``, prefix from ``REDIS_PREFIX``): ``:state`` stream (entry id =
+sequence number), ``:chat`` recent chat list, ``:likes`` total, ``:online`` hash node -> "count:ms", ``:peak``, ``:uv``
+HyperLogLog of viewers. Channel ``{prefix}:room:{id}`` carries ``s:<seq>:<json>`` and ``c::<json>``.
 If the connection drops, the reader reconnects with backoff, subscribes again and calls the resync
 handler, so the hub catches up through the history.
 """
@@ -18,6 +18,8 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -35,10 +37,22 @@ def _script(name: str) -> str:
 
 
 class RedisBroker:
-    def __init__(self, url: str, *, history_size: int = 1000, chat_history: int = 50) -> None:
+    def __init__(
+        self, url: str, *, history_size: int = 1000, chat_history: int = 50, prefix: str = "yc"
+    ) -> None:
         self._url = url
+        self._prefix = prefix
         # redis-py's annotations do not model decode_responses=False; treat replies as bytes
-        self._redis: Any = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        # pooled connections die with a Redis restart: retry a command on a fresh connection
+        self._redis: Any = Redis.from_url(
+            url,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 4),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
+        # the subscriber connection must not reconnect silently: the reader has to know, to catch up
+        self._sub_redis: Any = Redis.from_url(url, socket_connect_timeout=2)
         self._history_size = history_size
         self._chat_history = chat_history
         self._publish_state = self._redis.register_script(_script("publish_state.lua"))
@@ -52,13 +66,11 @@ class RedisBroker:
         self._connected = asyncio.Event()
         self.reconnects = 0
 
-    @staticmethod
-    def _key(room_id: int, what: str) -> str:
-        return f"yc:room:{room_id}:{what}"
+    def _key(self, room_id: int, what: str) -> str:
+        return f"{self._prefix}:room:{room_id}:{what}"
 
-    @staticmethod
-    def _channel(room_id: int) -> str:
-        return f"yc:room:{room_id}"
+    def _channel(self, room_id: int) -> str:
+        return f"{self._prefix}:room:{room_id}"
 
     def set_handlers(self, on_publication: Handler, on_resync: ResyncHandler) -> None:
         self._on_pub = on_publication
@@ -80,6 +92,7 @@ class RedisBroker:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
         await self._redis.aclose()
+        await self._sub_redis.aclose()
 
     async def ping(self) -> None:
         await self._redis.ping()
@@ -102,10 +115,10 @@ class RedisBroker:
         backoff = 0.05
         lost = False
         while not self._closing:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._sub_redis.pubsub(ignore_subscribe_messages=True)
             try:
                 # a first subscription to this process's own channel keeps the connection open
-                await pubsub.subscribe("yc:node", *(self._channel(r) for r in self._subscribed))
+                await pubsub.subscribe(f"{self._prefix}:node", *(self._channel(r) for r in self._subscribed))
                 self._pubsub = pubsub
                 self._connected.set()
                 if lost:
