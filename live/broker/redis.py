@@ -2,7 +2,8 @@
 
 Keys per room (``{prefix}:room:{id}``, prefix from ``REDIS_PREFIX``): ``:state`` stream (entry id =
 sequence number), ``:chat`` recent chat list, ``:likes`` total, ``:online`` hash node -> "count:ms",
-``:peak``, ``:uv`` HyperLogLog of viewers. Channel ``{prefix}:room:{id}`` carries ``s:<seq>:<json>`` and ``c::<json>``.
+``:peak``, ``:uv`` HyperLogLog of viewers. Channel ``{prefix}:room:{id}`` carries ``s:<seq>:<json>``
+and ``c::<json>``.
 If the connection drops, the reader reconnects with backoff, subscribes again and calls the resync
 handler, so the hub catches up through the history.
 """
