@@ -16,7 +16,7 @@ from starlette.routing import WebSocketRoute
 from commerce.core.database import Database
 from commerce.core.db import Clock, system_clock
 from live import __doc__ as live_doc
-from live.api import cart, catalog, me, ops, rooms, shops, staff
+from live.api import cart, catalog, me, moderation, ops, rooms, shops, staff
 from live.api.errors import error_response
 from live.api.routing import Api
 from live.api.ws import room_socket
@@ -25,6 +25,7 @@ from live.broker import create_broker
 from live.container import Services
 from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
 from live.hub import Hub
+from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
 from live.settings import Settings
 
@@ -34,7 +35,7 @@ VERSION = "0.1.0"
 
 def build_api() -> Api:
     api = Api()
-    for module in (ops, me, shops, catalog, rooms, cart, staff):
+    for module in (ops, me, shops, catalog, rooms, cart, staff, moderation):
         api.include(module.api)
     return api
 
@@ -70,6 +71,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         bus=bus,
         relay=relay,
         hub=hub,
+        words=WordListCache(db),
         redis=redis,
     )
 

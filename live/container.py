@@ -11,6 +11,7 @@ from commerce.core.db import Clock
 from live.auth import TokenService
 from live.events import LocalBus, OutboxRelay
 from live.hub import Hub
+from live.moderation.cache import WordListCache
 from live.observability import Metrics
 from live.settings import Settings
 
@@ -25,4 +26,5 @@ class Services:
     bus: LocalBus
     relay: OutboxRelay
     hub: Hub
+    words: WordListCache
     redis: Redis | None = None

@@ -52,6 +52,8 @@ class RoomChannel:
     catching_up: bool = False
     held: list[Publication] = field(default_factory=list)  # arrived during a catch-up
     ended: bool = False
+    muted: set[str] = field(default_factory=set)
+    muted_loaded: bool = False
 
 
 class Hub:
@@ -155,6 +157,10 @@ class Hub:
         event["seq"] = pub.seq
         channel.last_seq = pub.seq
         channel.pending_state.append(event)
+        if event.get("kind") == "room.muted":
+            channel.muted.add(str(event.get("user_id")))
+        elif event.get("kind") == "room.unmuted":
+            channel.muted.discard(str(event.get("user_id")))
 
     async def _catch_up(self, channel: RoomChannel) -> None:
         """Fill a gap in the sequence from the broker's history, then release what was held."""

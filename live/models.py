@@ -5,6 +5,7 @@ from commerce.core import audit, idempotency, outbox, transitions
 from commerce.core.db import Base
 from commerce.shops import models as shop_models
 from live.cart import models as cart_models
+from live.moderation import models as moderation_models
 from live.rooms import models as room_models
 
 metadata = Base.metadata
@@ -15,6 +16,7 @@ __all__ = [
     "catalog_models",
     "idempotency",
     "metadata",
+    "moderation_models",
     "outbox",
     "room_models",
     "shop_models",

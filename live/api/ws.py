@@ -19,6 +19,7 @@ from live.cart.actions import cart
 from live.connection import Connection
 from live.container import Services
 from live.hub import CLOSE_ROOM_ENDED, FINAL_STATES, RoomChannel
+from live.moderation.actions import muted_users, queue_review
 from live.rooms.actions import get_room, subscriber_counts
 
 log = logging.getLogger("yellowcart.ws")
@@ -112,6 +113,10 @@ async def room_socket(websocket: WebSocket) -> None:
     )
     conn.on_drop = lambda action: services.metrics.ws_drops.labels(action).inc()
     channel = await services.hub.join(room_id, conn)
+    if not channel.muted_loaded:
+        async with services.db.read() as session:
+            channel.muted |= await muted_users(session, room_id)
+        channel.muted_loaded = True
     writer = None
     try:
         since = websocket.query_params.get("since")
@@ -128,7 +133,7 @@ async def room_socket(websocket: WebSocket) -> None:
         else:
             await conn.send_now(await _snapshot(services, room_id, channel, recovered=None))
         writer = conn.start()
-        await _read_loop(websocket, services, room_id, conn, principal)
+        await _read_loop(websocket, services, channel, conn, principal)
     except WebSocketDisconnect:
         pass
     finally:
@@ -142,9 +147,14 @@ async def room_socket(websocket: WebSocket) -> None:
 
 
 async def _read_loop(
-    websocket: WebSocket, services: Services, room_id: int, conn: Connection, principal: Principal | None
+    websocket: WebSocket,
+    services: Services,
+    channel: RoomChannel,
+    conn: Connection,
+    principal: Principal | None,
 ) -> None:
     settings = services.settings
+    room_id = channel.room_id
     chat_bucket = TokenBucket(settings.chat_rate_per_second, settings.chat_burst)
     refusals = 0
     while True:
@@ -194,6 +204,8 @@ async def _read_loop(
                 await _error(conn, services, kind, "login_required", "guests cannot send danmaku", ref)
             elif problem:
                 await _error(conn, services, kind, "invalid", problem, ref)
+            elif principal.user_id in channel.muted:
+                await _error(conn, services, kind, "muted", "you are muted in this room", ref)
             elif not chat_bucket.take():
                 refusals += 1
                 await _error(conn, services, kind, "rate_limited", "too many danmaku; slow down", ref)
@@ -203,13 +215,40 @@ async def _read_loop(
                 continue
             else:
                 refusals = 0
-                data = {
+                text = str(msg["text"]).strip()
+                verdict = (await services.words.get()).check(text)
+                if verdict.blocked:
+                    await _error(
+                        conn,
+                        services,
+                        kind,
+                        "blocked",
+                        "the message contains words that are not allowed",
+                        ref,
+                        {"words": verdict.blocked},
+                    )
+                    continue
+                data: dict[str, Any] = {
                     "id": uuid.uuid4().hex,
                     "user_id": principal.user_id,
                     "name": principal.name,
-                    "text": str(msg["text"]).strip(),
+                    "text": verdict.text,
                     "ts": int(time.time() * 1000),
                 }
+                if verdict.masked:
+                    data["masked"] = True
+                    async with (
+                        services.db.transaction() as s
+                    ):  # queued before it is shown: nothing unreviewed is lost
+                        await queue_review(
+                            s,
+                            chat_id=data["id"],
+                            room_id=room_id,
+                            user_id=principal.user_id,
+                            original=text,
+                            verdict=verdict,
+                            at=services.clock(),
+                        )
                 await services.hub.broker.publish_chat(room_id, _dumps(data).encode())
                 services.metrics.ws_messages.labels(kind, "ok").inc()
                 if ref is not None:
@@ -231,9 +270,18 @@ def _check_chat(text: object, max_chars: int) -> str | None:
 
 
 async def _error(
-    conn: Connection, services: Services, kind: str, code: str, message: str, ref: Any = None
+    conn: Connection,
+    services: Services,
+    kind: str,
+    code: str,
+    message: str,
+    ref: Any = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     services.metrics.ws_messages.labels(
         kind if kind in {"chat", "like", "auth", "ping"} else "other", code
     ).inc()
-    await conn.send_now(_dumps({"t": "error", "code": code, "message": message, "id": ref}))
+    body: dict[str, Any] = {"t": "error", "code": code, "message": message, "id": ref}
+    if details:
+        body["details"] = details
+    await conn.send_now(_dumps(body))

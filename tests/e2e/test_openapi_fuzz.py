@@ -121,6 +121,7 @@ ROLE_FOR_TAG = {
     "rooms": "streamer",
     "cart": "streamer",
     "staff": "platform_staff",
+    "moderation": "streamer",
     "identity": "viewer_1",
     "operations": "viewer_1",
 }

@@ -1,0 +1,1 @@
+"""Danmaku moderation: the sensitive-word list, the review queue, and mutes per room."""
