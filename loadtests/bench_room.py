@@ -1,0 +1,259 @@
+"""Room channel benchmark: one room, N viewers over two server processes on Redis + PostgreSQL.
+
+Starts two `yellowcart serve` processes (PostgreSQL from DATABASE_URL's server, Redis from REDIS_URL),
+seeds the demo, puts the room live, then for each audience size: connects N viewers split over both
+processes from worker processes, sends danmaku at --chat-rate messages/s from many users and flips a
+listing every second through the HTTP API, and checks that every viewer received every state event and
+the p99 of state-event delivery latency (receive time minus the frame's server send timestamp).
+
+    .venv/bin/python -m loadtests.bench_room --viewers 500,1000,2000 --seconds 20
+
+Only loopback addresses are used. Every run is bounded by --seconds per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import websockets
+
+SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Result:
+    connected: int
+    complete: int  # viewers that received every state event
+    latencies_ms: list[float]
+    frames: int
+    errors: int
+
+
+async def _viewer(url: str, delay: float, stop_at: float, out: dict[str, Any]) -> None:
+    await asyncio.sleep(delay)  # connections arrive spread out, not all in one instant
+    seqs: set[int] = set()
+    lat: list[float] = []
+    try:
+        async with websockets.connect(url, open_timeout=30, max_size=2**22, ping_interval=None) as ws:
+            out["connected"] += 1
+            while time.time() < stop_at:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), timeout=max(0.1, stop_at - time.time()))
+                except TimeoutError:
+                    break
+                now = time.time() * 1000
+                out["frames"] += 1
+                if isinstance(raw, str) and '"state":[]' in raw:
+                    continue  # chat/counts only: no state event to time
+                msg = json.loads(raw)
+                if msg.get("t") == "batch" and msg["state"]:
+                    lat.append(now - msg["ts"])
+                    seqs.update(e["seq"] for e in msg["state"])
+    except Exception:
+        out["errors"] += 1
+    out["seqs"].append(sorted(seqs))
+    out["lat"].extend(lat)
+
+
+def _worker(urls: list[str], stop_at: float, queue: Any) -> None:
+    out: dict[str, Any] = {"connected": 0, "frames": 0, "errors": 0, "seqs": [], "lat": []}
+
+    async def main() -> None:
+        await asyncio.gather(*(_viewer(u, i * 0.002, stop_at, out) for i, u in enumerate(urls)))
+
+    asyncio.run(main())
+    queue.put(out)
+
+
+def _token(user: str, roles: list[str]) -> str:
+    import jwt
+
+    now = int(time.time())
+    return jwt.encode(
+        {
+            "sub": user,
+            "roles": roles,
+            "name": user,
+            "iss": "yellowcart",
+            "aud": "yellowcart",
+            "iat": now,
+            "exp": now + 3600,
+        },
+        SECRET,
+        algorithm="HS256",
+    )
+
+
+async def _drive(
+    http: list[str], ws: list[str], room: int, listing: int, seconds: float, chat_rate: int, start_at: float
+) -> list[int]:
+    """Flip a listing every second and send danmaku; returns the sequence numbers of the flips."""
+    await asyncio.sleep(max(0, start_at - time.time()))
+    streamer = {"Authorization": f"Bearer {_token('demo-streamer', ['streamer'])}"}
+    flips: list[int] = []
+    chatters = []
+    users = max(chat_rate, 1) * 2  # each user stays under its 1/s rate limit
+    for i in range(users):
+        c = await websockets.connect(
+            f"{ws[i % len(ws)]}/ws/rooms/{room}?token={_token(f'chat-{i}', ['viewer'])}",
+            ping_interval=None,
+            max_size=2**22,
+        )
+        chatters.append(c)
+
+    async def drain(c: Any) -> None:
+        try:
+            async for _ in c:
+                pass
+        except Exception:
+            return
+
+    drains = [asyncio.create_task(drain(c)) for c in chatters]
+    status = "off"
+    async with httpx.AsyncClient(timeout=10) as h:
+        t0 = time.time()
+        n = 0
+        while time.time() - t0 < seconds:
+            tick = time.time()
+            status = "on_sale" if status == "off" else "off"
+            r = await h.post(
+                f"{http[n % len(http)]}/rooms/{room}/listings/{listing}/status",
+                headers=streamer,
+                json={"status": status},
+            )
+            flips.append(n)
+            n += 1
+            for j in range(chat_rate):
+                c = chatters[(n * chat_rate + j) % len(chatters)]
+                await c.send(json.dumps({"t": "chat", "text": f"bench {n}-{j}"}))
+                await asyncio.sleep(1 / chat_rate / 2)
+            r.raise_for_status()
+            await asyncio.sleep(max(0, 1 - (time.time() - tick)))
+    for c in chatters:
+        await c.close()
+    for d in drains:
+        d.cancel()
+    return flips
+
+
+def run_step(
+    http: list[str],
+    ws: list[str],
+    room: int,
+    listing: int,
+    viewers: int,
+    seconds: float,
+    chat_rate: int,
+    workers: int,
+) -> dict[str, Any]:
+    connect_budget = 10 + viewers / 300
+    start_at = time.time() + connect_budget
+    stop_at = start_at + seconds + 3
+    urls = [f"{ws[i % len(ws)]}/ws/rooms/{room}" for i in range(viewers)]
+    queue: Any = mp.Queue()
+    procs = [mp.Process(target=_worker, args=(urls[i::workers], stop_at, queue)) for i in range(workers)]
+    for p in procs:
+        p.start()
+    flips = asyncio.run(_drive(http, ws, room, listing, seconds, chat_rate, start_at))
+    outs = [queue.get(timeout=seconds + connect_budget + 120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    lat = sorted(x for o in outs for x in o["lat"])
+    all_seqs = [set(s) for o in outs for s in o["seqs"]]
+    union = set().union(*all_seqs) if all_seqs else set()
+    expected = {s for s in union if s > min(union)} if union else set()
+    complete = sum(1 for s in all_seqs if expected <= s)
+    p99 = lat[int(len(lat) * 0.99) - 1] if lat else float("nan")
+    return {
+        "viewers": viewers,
+        "connected": sum(o["connected"] for o in outs),
+        "complete": complete,
+        "state_events": len(flips),
+        "frames": sum(o["frames"] for o in outs),
+        "errors": sum(o["errors"] for o in outs),
+        "p50_ms": round(statistics.median(lat), 1) if lat else None,
+        "p99_ms": round(p99, 1),
+        "ok": complete == viewers and p99 <= 250,
+    }
+
+
+def spawn_servers() -> tuple[list[str], list[str], int, int, list[subprocess.Popen[bytes]]]:
+    env = {
+        **os.environ,
+        "JWT_SECRET": SECRET,
+        "LOG_LEVEL": "WARNING",
+        "REDIS_PREFIX": f"bench{os.getpid()}",
+        "WS_QUEUE_FRAMES": "256",
+    }
+    if not env.get("DATABASE_URL", "").startswith("postgres") or not env.get("REDIS_URL"):
+        sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
+    cli = [sys.executable, "-m", "live.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    demo = json.loads(
+        subprocess.run([*cli, "seed-demo", "--json"], env=env, check=True, capture_output=True).stdout
+    )
+    procs, http, ws = [], [], []
+    for _ in range(2):
+        port = free_port()
+        procs.append(subprocess.Popen([*cli, "serve", "--port", str(port)], env=env))
+        http.append(f"http://127.0.0.1:{port}")
+        ws.append(f"ws://127.0.0.1:{port}")
+    for url in http:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+    room = int(demo["room_id"])
+    headers = {"Authorization": f"Bearer {_token('demo-streamer', ['streamer'])}"}
+    with httpx.Client() as h:
+        h.post(f"{http[0]}/rooms/{room}/start", headers=headers)
+        listing = int(h.get(f"{http[0]}/rooms/{room}/cart").json()["listings"][0]["id"])
+        h.post(
+            f"{http[0]}/rooms/{room}/listings/{listing}/status", headers=headers, json={"status": "on_sale"}
+        )
+    return http, ws, room, listing, procs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--viewers", default="500,1000,2000", help="audience sizes to try, in order")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--chat-rate", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=2, help="load client processes")
+    args = ap.parse_args()
+    http, ws, room, listing, procs = spawn_servers()
+    try:
+        for n in (int(x) for x in args.viewers.split(",")):
+            result = run_step(http, ws, room, listing, n, args.seconds, args.chat_rate, args.workers)
+            print(json.dumps(result), flush=True)
+            if not result["ok"]:
+                break
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
