@@ -152,6 +152,13 @@ class Connection:
         return self._writer
 
     async def _write_loop(self) -> None:
+        try:
+            await self._write_frames()
+        except Exception:  # the peer went away mid-send; the reader side notices and cleans up
+            self._queue.clear()
+            self.closing = self.closing or (1006, "peer gone")
+
+    async def _write_frames(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()

@@ -127,8 +127,9 @@ async def _drive(
             return
 
     drains = [asyncio.create_task(drain(c)) for c in chatters]
-    status = "off"
     async with httpx.AsyncClient(timeout=10) as h:
+        cart = (await h.get(f"{http[0]}/rooms/{room}/cart")).json()
+        status = next(x["status"] for x in cart["listings"] if x["id"] == listing)
         t0 = time.time()
         n = 0
         while time.time() - t0 < seconds:
