@@ -47,18 +47,18 @@ class Result:
     errors: int
 
 
-async def _viewer(url: str, delay: float, stop_at: float, out: dict[str, Any]) -> None:
+async def _viewer(url: str, delay: float, stop: Any, out: dict[str, Any]) -> None:
     await asyncio.sleep(delay)  # connections arrive spread out, not all in one instant
     seqs: set[int] = set()
     lat: list[float] = []
     try:
         async with websockets.connect(url, open_timeout=30, max_size=2**22, ping_interval=None) as ws:
             out["connected"] += 1
-            while time.time() < stop_at:
+            while time.time() < stop.value:
                 try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=max(0.1, stop_at - time.time()))
+                    raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
                 except TimeoutError:
-                    break
+                    continue
                 now = time.time() * 1000
                 out["frames"] += 1
                 if isinstance(raw, str) and '"state":[]' in raw:
@@ -73,11 +73,11 @@ async def _viewer(url: str, delay: float, stop_at: float, out: dict[str, Any]) -
     out["lat"].extend(lat)
 
 
-def _worker(urls: list[str], stop_at: float, queue: Any) -> None:
+def _worker(urls: list[str], stop: Any, queue: Any) -> None:
     out: dict[str, Any] = {"connected": 0, "frames": 0, "errors": 0, "seqs": [], "lat": []}
 
     async def main() -> None:
-        await asyncio.gather(*(_viewer(u, i * 0.002, stop_at, out) for i, u in enumerate(urls)))
+        await asyncio.gather(*(_viewer(u, i * 0.002, stop, out) for i, u in enumerate(urls)))
 
     asyncio.run(main())
     queue.put(out)
@@ -155,6 +155,17 @@ async def _drive(
     return flips
 
 
+def slow_client_actions(http: list[str]) -> dict[str, float]:
+    """Sum the servers' slow-viewer policy counters (chat dropped, coalesced, closed)."""
+    totals: dict[str, float] = {}
+    for url in http:
+        for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+            if line.startswith("yellowcart_ws_slow_client_actions_total{"):
+                action = line.split('action="', 1)[1].split('"', 1)[0]
+                totals[action] = totals.get(action, 0) + float(line.rsplit(" ", 1)[1])
+    return totals
+
+
 def run_step(
     http: list[str],
     ws: list[str],
@@ -167,21 +178,27 @@ def run_step(
 ) -> dict[str, Any]:
     connect_budget = 10 + viewers / 300
     start_at = time.time() + connect_budget
-    stop_at = start_at + seconds + 3
+    stop: Any = mp.Value("d", start_at + seconds + 600)  # moved up once the driver is done
     urls = [f"{ws[i % len(ws)]}/ws/rooms/{room}" for i in range(viewers)]
+    before = slow_client_actions(http)
     queue: Any = mp.Queue()
-    procs = [mp.Process(target=_worker, args=(urls[i::workers], stop_at, queue)) for i in range(workers)]
+    procs = [mp.Process(target=_worker, args=(urls[i::workers], stop, queue)) for i in range(workers)]
     for p in procs:
         p.start()
     flips = asyncio.run(_drive(http, ws, room, listing, seconds, chat_rate, start_at))
+    stop.value = time.time() + 3  # time for the last events to arrive
     outs = [queue.get(timeout=seconds + connect_budget + 120) for _ in procs]
     for p in procs:
         p.join(timeout=30)
     lat = sorted(x for o in outs for x in o["lat"])
     all_seqs = [set(s) for o in outs for s in o["seqs"]]
     union = set().union(*all_seqs) if all_seqs else set()
-    expected = {s for s in union if s > min(union)} if union else set()
+    # every flip is one state event; the snapshot's seq is below them all
+    expected = set(sorted(union)[-len(flips) :]) if union else set()
     complete = sum(1 for s in all_seqs if expected <= s)
+    missing = [sorted(expected - s) for s in all_seqs if not expected <= s]
+    first_missing = sorted({m[0] for m in missing})[:5]
+    last_missing = sorted({m[-1] for m in missing})[-5:]
     p99 = lat[int(len(lat) * 0.99) - 1] if lat else float("nan")
     return {
         "viewers": viewers,
@@ -192,7 +209,14 @@ def run_step(
         "errors": sum(o["errors"] for o in outs),
         "p50_ms": round(statistics.median(lat), 1) if lat else None,
         "p99_ms": round(p99, 1),
-        "ok": complete == viewers and p99 <= 250,
+        "incomplete_detail": {
+            "expected": [min(expected, default=0), max(expected, default=0)],
+            "first_missing": first_missing,
+            "last_missing": last_missing,
+            "empty": sum(1 for s in all_seqs if not s),
+        },
+        "slow_client_actions": {k: v - before.get(k, 0) for k, v in slow_client_actions(http).items()},
+        "ok": complete == viewers and len(union) >= len(flips) and p99 <= 250,
     }
 
 
