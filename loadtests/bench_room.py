@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 import websockets
 
+from loadtests import wsclient
+
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 
 
@@ -51,22 +53,25 @@ async def _viewer(url: str, delay: float, stop: Any, out: dict[str, Any]) -> Non
     await asyncio.sleep(delay)  # connections arrive spread out, not all in one instant
     seqs: set[int] = set()
     lat: list[float] = []
+
+    def on_text(payload: bytes) -> None:
+        out["frames"] += 1
+        if b'"state":[]' in payload:
+            return  # chat/counts only: no state event to time, nothing to parse
+        now = time.time() * 1000
+        msg = json.loads(payload)
+        if msg.get("t") == "batch" and msg["state"]:
+            lat.append(now - msg["ts"])
+            seqs.update(e["seq"] for e in msg["state"])
+
     try:
-        async with websockets.connect(url, open_timeout=30, max_size=2**22, ping_interval=None) as ws:
-            out["connected"] += 1
-            while time.time() < stop.value:
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
-                except TimeoutError:
-                    continue
-                now = time.time() * 1000
-                out["frames"] += 1
-                if isinstance(raw, str) and '"state":[]' in raw:
-                    continue  # chat/counts only: no state event to time
-                msg = json.loads(raw)
-                if msg.get("t") == "batch" and msg["state"]:
-                    lat.append(now - msg["ts"])
-                    seqs.update(e["seq"] for e in msg["state"])
+        reader = await wsclient.connect(url, on_text)
+        out["connected"] += 1
+        # the stop time is a value shared with the driver process: there is no event to await
+        while time.time() < stop.value and not reader.closed.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.25)
+        if reader.transport is not None:
+            reader.transport.close()
     except Exception:
         out["errors"] += 1
     out["seqs"].append(sorted(seqs))
@@ -166,6 +171,46 @@ def slow_client_actions(http: list[str]) -> dict[str, float]:
     return totals
 
 
+async def _drive_reference(ws: list[str], seconds: float, chat_rate: int, start_at: float) -> list[int]:
+    """The same load on the bare reference: danmaku from viewers, a state event every second via Redis."""
+    from redis.asyncio import Redis
+
+    from loadtests.bare_reference import CHANNEL
+
+    await asyncio.sleep(max(0, start_at - time.time()))
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    chatters = [await websockets.connect(ws[i % len(ws)], ping_interval=None) for i in range(4)]
+    flips: list[int] = []
+    t0 = time.time()
+    n = 0
+    while time.time() - t0 < seconds:
+        tick = time.time()
+        n += 1
+        body = {
+            "t": "batch",
+            "ts": int(time.time() * 1000),
+            "seq": n,
+            "state": [{"seq": n, "kind": "listing.status", "listing_id": 1}],
+            "chat": [],
+        }
+        await redis.publish(CHANNEL, json.dumps(body))
+        flips.append(n)
+        for j in range(chat_rate):
+            msg = {
+                "t": "batch",
+                "ts": int(time.time() * 1000),
+                "state": [],
+                "chat": [{"user_id": f"chat-{j}", "text": f"bench {n}-{j}"}],
+            }
+            await chatters[j % len(chatters)].send(json.dumps(msg))
+            await asyncio.sleep(1 / chat_rate / 2)
+        await asyncio.sleep(max(0, 1 - (time.time() - tick)))
+    for c in chatters:
+        await c.close()
+    await redis.aclose()
+    return flips
+
+
 def run_step(
     http: list[str],
     ws: list[str],
@@ -179,13 +224,16 @@ def run_step(
     connect_budget = 10 + viewers / 300
     start_at = time.time() + connect_budget
     stop: Any = mp.Value("d", start_at + seconds + 600)  # moved up once the driver is done
-    urls = [f"{ws[i % len(ws)]}/ws/rooms/{room}" for i in range(viewers)]
-    before = slow_client_actions(http)
+    urls = [f"{ws[i % len(ws)]}/ws/rooms/{room}" if room else ws[i % len(ws)] for i in range(viewers)]
+    before = slow_client_actions(http) if room else {}
     queue: Any = mp.Queue()
     procs = [mp.Process(target=_worker, args=(urls[i::workers], stop, queue)) for i in range(workers)]
     for p in procs:
         p.start()
-    flips = asyncio.run(_drive(http, ws, room, listing, seconds, chat_rate, start_at))
+    if room == 0:  # the bare reference
+        flips = asyncio.run(_drive_reference(ws, seconds, chat_rate, start_at))
+    else:
+        flips = asyncio.run(_drive(http, ws, room, listing, seconds, chat_rate, start_at))
     stop.value = time.time() + 3  # time for the last events to arrive
     outs = [queue.get(timeout=seconds + connect_budget + 120) for _ in procs]
     for p in procs:
@@ -215,7 +263,9 @@ def run_step(
             "last_missing": last_missing,
             "empty": sum(1 for s in all_seqs if not s),
         },
-        "slow_client_actions": {k: v - before.get(k, 0) for k, v in slow_client_actions(http).items()},
+        "slow_client_actions": {k: v - before.get(k, 0) for k, v in slow_client_actions(http).items()}
+        if room
+        else {},
         "ok": complete == viewers and len(union) >= len(flips) and p99 <= 250,
     }
 
@@ -260,17 +310,36 @@ def spawn_servers() -> tuple[list[str], list[str], int, int, list[subprocess.Pop
     return http, ws, room, listing, procs
 
 
+def spawn_reference() -> tuple[list[str], list[subprocess.Popen[bytes]]]:
+    procs, ws = [], []
+    for _ in range(2):
+        port = free_port()
+        procs.append(
+            subprocess.Popen([sys.executable, "-m", "loadtests.bare_reference", "--port", str(port)])
+        )
+        ws.append(f"ws://127.0.0.1:{port}/")
+    time.sleep(2)
+    return ws, procs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--viewers", default="500,1000,2000", help="audience sizes to try, in order")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--chat-rate", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2, help="load client processes")
+    ap.add_argument("--reference", action="store_true", help="measure the bare websockets + Redis reference")
     args = ap.parse_args()
-    http, ws, room, listing, procs = spawn_servers()
+    if args.reference:
+        http: list[str] = []
+        ws, procs = spawn_reference()
+        room, listing = 0, 0
+    else:
+        http, ws, room, listing, procs = spawn_servers()
     try:
         for n in (int(x) for x in args.viewers.split(",")):
             result = run_step(http, ws, room, listing, n, args.seconds, args.chat_rate, args.workers)
+            result["server"] = "bare reference" if args.reference else "yellowcart"
             print(json.dumps(result), flush=True)
             if not result["ok"]:
                 break
