@@ -265,6 +265,14 @@ class RoomOut(Out):
     subscriber_count: int = 0
     subscribed: bool = False
     allowed_transitions: list[RoomState] = Field(default_factory=list)
+    figures: LiveFigures | None = Field(None, description="staff room list: live figures over every process")
+
+
+class LiveFigures(Out):
+    online: int
+    peak: int
+    unique_viewers: int
+    likes: int
 
 
 class RoomPage(Out):

@@ -5,7 +5,16 @@ from __future__ import annotations
 from commerce.core import audit
 from commerce.core.identity import Role
 from live.api.routing import Api, Ctx
-from live.api.schemas import AuditOut, AuditPage, AuditQuery, ReasonIn, RoomOut, RoomPage, RoomsQuery
+from live.api.schemas import (
+    AuditOut,
+    AuditPage,
+    AuditQuery,
+    LiveFigures,
+    ReasonIn,
+    RoomOut,
+    RoomPage,
+    RoomsQuery,
+)
 from live.api.views import room_out
 from live.rooms import actions
 
@@ -29,8 +38,15 @@ async def staff_rooms(ctx: Ctx) -> RoomPage:
             s, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset
         )
         counts = await actions.subscriber_counts(s, [r.id for r in rooms])
+    items = [room_out(r, subscribers=counts[r.id]) for r in rooms]
+    for item in items:
+        if item.state == "live":
+            f = await ctx.services.hub.broker.figures(item.id)
+            item.figures = LiveFigures(
+                online=f.online, peak=f.peak, unique_viewers=f.unique_viewers, likes=f.likes
+            )
     return RoomPage(
-        items=[room_out(r, subscribers=counts[r.id]) for r in rooms],
+        items=items,
         total=total,
         limit=q.limit,
         offset=q.offset,

@@ -24,6 +24,14 @@ class OnlineFigures:
     unique: int  # distinct viewers since the room opened
 
 
+@dataclass(frozen=True)
+class RoomFigures:
+    online: int
+    peak: int
+    unique_viewers: int
+    likes: int
+
+
 Handler = Callable[[Publication], None]
 ResyncHandler = Callable[[], None]
 
@@ -67,4 +75,8 @@ class Broker(Protocol):
         self, room_id: int, node: str, count: int, viewers: Iterable[str]
     ) -> OnlineFigures:
         """Report this process's connection count and newly seen viewers; get the room's figures."""
+        ...
+
+    async def figures(self, room_id: int) -> RoomFigures:
+        """The room's live figures over every process, read only."""
         ...

@@ -6,7 +6,7 @@ import asyncio
 from collections import deque
 from collections.abc import Iterable
 
-from live.broker.base import Handler, OnlineFigures, Publication, ResyncHandler
+from live.broker.base import Handler, OnlineFigures, Publication, ResyncHandler, RoomFigures
 
 
 class MemoryBroker:
@@ -88,3 +88,11 @@ class MemoryBroker:
         seen = self._viewers.setdefault(room_id, set())
         seen.update(viewers)
         return OnlineFigures(current, self._peak[room_id], len(seen))
+
+    async def figures(self, room_id: int) -> RoomFigures:
+        return RoomFigures(
+            online=sum(self._online.get(room_id, {}).values()),
+            peak=self._peak.get(room_id, 0),
+            unique_viewers=len(self._viewers.get(room_id, set())),
+            likes=self._likes.get(room_id, 0),
+        )

@@ -24,7 +24,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from live.broker.base import Handler, OnlineFigures, Publication, ResyncHandler
+from live.broker.base import Handler, OnlineFigures, Publication, ResyncHandler, RoomFigures
 
 log = logging.getLogger("yellowcart.broker")
 
@@ -229,3 +229,20 @@ class RedisBroker:
             )
             if not pending:
                 return OnlineFigures(int(current), int(peak), int(unique))
+
+    async def figures(self, room_id: int) -> RoomFigures:
+        now_ms = int(time.time() * 1000)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._key(room_id, "online"))
+            pipe.get(self._key(room_id, "peak"))
+            pipe.pfcount(self._key(room_id, "uv"))
+            pipe.get(self._key(room_id, "likes"))
+            nodes, peak, unique, likes = await pipe.execute()
+        online = 0
+        for value in nodes.values():
+            count, _, at = value.partition(b":")
+            if at.isdigit() and now_ms - int(at) <= STALE_NODE_MS:
+                online += int(count)
+        return RoomFigures(
+            online=online, peak=int(peak or 0), unique_viewers=int(unique or 0), likes=int(likes or 0)
+        )

@@ -172,3 +172,15 @@ async def test_redis_delivers_across_processes_and_recovers_a_lost_connection() 
 def test_unknown_broker_urls_are_refused() -> None:
     with pytest.raises(ValueError, match="unsupported broker"):
         create_broker("kafka://localhost")
+
+
+async def test_figures_read_what_the_nodes_reported(make_broker: BrokerFactory) -> None:
+    room = _room()
+    a, b = make_broker(), make_broker()
+    f0 = await a.figures(room)
+    assert (f0.online, f0.peak, f0.unique_viewers, f0.likes) == (0, 0, 0, 0)
+    await a.add_likes(room, 9)
+    await a.report_online(room, "node-a", 4, ["u1", "u2"])
+    await b.report_online(room, "node-b", 2, ["u3"])
+    f = await b.figures(room)
+    assert (f.online, f.peak, f.unique_viewers, f.likes) == (6, 6, 3, 9)

@@ -201,3 +201,20 @@ async def test_tokens_rooms_and_ended_rooms(client: Client, ws_base: str) -> Non
         with pytest.raises(websockets.ConnectionClosed):
             await ws.recv()
         assert ws.close_code == 4000
+
+
+async def test_staff_room_list_shows_live_figures(client: Client, ws_base: str) -> None:
+    c = client
+    _, room = await _live_room(c)
+    rid = room["id"]
+    async with (
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}?token={c.token('fig-1', Role.VIEWER)}") as v,
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as guest,
+    ):
+        await v.send({"t": "like", "n": 3})
+        await guest.until(lambda g: g.counts.get("likes") == 3 and g.counts.get("online") == 2)
+        listing = await ok(await c.call("GET", "/staff/rooms", STAFF, params={"state": "live"}))
+        figures = next(r for r in listing["items"] if r["id"] == rid)["figures"]
+        assert figures == {"online": 2, "peak": 2, "unique_viewers": 1, "likes": 3}
+    public = await ok(await c.call("GET", "/rooms", params={"state": "live"}))
+    assert all(r["figures"] is None for r in public["items"])
