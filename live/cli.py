@@ -30,6 +30,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=True,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         ws="websockets-sansio",
+        # per-connection compression would cost one deflate per viewer per frame; room frames are
+        # encoded once for everyone, so they go out uncompressed
+        ws_per_message_deflate=False,
+        ws_max_size=settings.ws_max_message_bytes * 4,
     )
     return 0
 

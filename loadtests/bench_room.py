@@ -270,7 +270,10 @@ def run_step(
     }
 
 
-def spawn_servers() -> tuple[list[str], list[str], int, int, list[subprocess.Popen[bytes]]]:
+def spawn_servers(
+    embedded: bool = False,
+) -> tuple[list[str], list[str], int, int, list[subprocess.Popen[bytes]]]:
+    """Two processes on PostgreSQL + Redis, or (``embedded``) one process on SQLite and the memory broker."""
     env = {
         **os.environ,
         "JWT_SECRET": SECRET,
@@ -278,7 +281,10 @@ def spawn_servers() -> tuple[list[str], list[str], int, int, list[subprocess.Pop
         "REDIS_PREFIX": f"bench{os.getpid()}",
         "WS_QUEUE_FRAMES": "256",
     }
-    if not env.get("DATABASE_URL", "").startswith("postgres") or not env.get("REDIS_URL"):
+    if embedded:
+        env["DATABASE_URL"] = f"sqlite:////tmp/yc-bench-{os.getpid()}.db"
+        env.pop("REDIS_URL", None)
+    elif not env.get("DATABASE_URL", "").startswith("postgres") or not env.get("REDIS_URL"):
         sys.exit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
     cli = [sys.executable, "-m", "live.cli"]
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -286,7 +292,7 @@ def spawn_servers() -> tuple[list[str], list[str], int, int, list[subprocess.Pop
         subprocess.run([*cli, "seed-demo", "--json"], env=env, check=True, capture_output=True).stdout
     )
     procs, http, ws = [], [], []
-    for _ in range(2):
+    for _ in range(1 if embedded else 2):
         port = free_port()
         procs.append(subprocess.Popen([*cli, "serve", "--port", str(port)], env=env))
         http.append(f"http://127.0.0.1:{port}")
@@ -329,17 +335,24 @@ def main() -> None:
     ap.add_argument("--chat-rate", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2, help="load client processes")
     ap.add_argument("--reference", action="store_true", help="measure the bare websockets + Redis reference")
+    ap.add_argument("--embedded", action="store_true", help="one process on the embedded defaults (SQLite)")
     args = ap.parse_args()
     if args.reference:
         http: list[str] = []
         ws, procs = spawn_reference()
         room, listing = 0, 0
     else:
-        http, ws, room, listing, procs = spawn_servers()
+        http, ws, room, listing, procs = spawn_servers(embedded=args.embedded)
     try:
         for n in (int(x) for x in args.viewers.split(",")):
             result = run_step(http, ws, room, listing, n, args.seconds, args.chat_rate, args.workers)
-            result["server"] = "bare reference" if args.reference else "yellowcart"
+            result["server"] = (
+                "bare reference"
+                if args.reference
+                else "yellowcart embedded"
+                if args.embedded
+                else "yellowcart"
+            )
             print(json.dumps(result), flush=True)
             if not result["ok"]:
                 break
