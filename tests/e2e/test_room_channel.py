@@ -218,3 +218,21 @@ async def test_staff_room_list_shows_live_figures(client: Client, ws_base: str) 
         assert figures == {"online": 2, "peak": 2, "unique_viewers": 1, "likes": 3}
     public = await ok(await c.call("GET", "/rooms", params={"state": "live"}))
     assert all(r["figures"] is None for r in public["items"])
+
+
+async def test_shutdown_tells_viewers_to_reconnect_and_they_resume(client: Client, ws_base: str) -> None:
+    c = client
+    w, room = await _live_room(c)
+    rid, lid = room["id"], room["listing_ids"][0]
+    async with Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as v:
+        last = v.seq
+        await c.services.hub.stop()  # what the server's shutdown does first
+        assert await v.closed() == 1012
+    await c.services.hub.start()  # "another process": the same database and broker
+    await ok(
+        await c.call("POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": "on_sale"})
+    )
+    await c.services.relay.drain()
+    async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since={last}") as ws:
+        first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert first["t"] == "resume" and [e["seq"] for e in first["state"]] == [last + 1]
