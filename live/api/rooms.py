@@ -5,6 +5,7 @@ from __future__ import annotations
 from commerce.core.transitions import history
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
+    LiveFigures,
     OptionalReasonIn,
     RoomIn,
     RoomOut,
@@ -206,4 +207,7 @@ async def room_history(ctx: Ctx) -> TransitionList:
 async def room_report(ctx: Ctx) -> RoomReport:
     async with ctx.services.db.read() as s:
         result = await report.build(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
-    return RoomReport.model_validate(result, from_attributes=True)
+    out = RoomReport.model_validate(result, from_attributes=True)
+    f = await ctx.services.hub.broker.figures(result.room_id)
+    out.audience = LiveFigures(online=f.online, peak=f.peak, unique_viewers=f.unique_viewers, likes=f.likes)
+    return out

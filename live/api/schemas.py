@@ -416,6 +416,9 @@ class RoomReport(Out):
     end_reason: str | None
     subscriber_count: int
     listings: list[ReportListing]
+    audience: LiveFigures | None = Field(
+        None, description="online now, peak concurrent viewers, unique viewers and likes, over every process"
+    )
 
 
 # --- operations -------------------------------------------------------------------------------

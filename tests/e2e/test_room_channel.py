@@ -216,6 +216,8 @@ async def test_staff_room_list_shows_live_figures(client: Client, ws_base: str) 
         listing = await ok(await c.call("GET", "/staff/rooms", STAFF, params={"state": "live"}))
         figures = next(r for r in listing["items"] if r["id"] == rid)["figures"]
         assert figures == {"online": 2, "peak": 2, "unique_viewers": 1, "likes": 3}
+        report = await ok(await c.call("GET", f"/rooms/{rid}/report", STAFF))
+        assert report["audience"] == figures
     public = await ok(await c.call("GET", "/rooms", params={"state": "live"}))
     assert all(r["figures"] is None for r in public["items"])
 
