@@ -16,6 +16,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from live.app import create_app
     from live.observability import configure_logging
+    from live.wsserver import WS_PROTOCOL
 
     configure_logging(settings.log_level, settings.log_json)
     if args.migrate:
@@ -29,7 +30,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        ws="websockets-sansio",
+        ws=WS_PROTOCOL,
         # per-connection compression would cost one deflate per viewer per frame; room frames are
         # encoded once for everyone, so they go out uncompressed
         ws_per_message_deflate=False,

@@ -7,6 +7,11 @@ Policy, when a connection has ``max_frames`` frames waiting:
 3. a connection that needed to coalesce more than ``max_coalesce`` times within ``lag_window``
    seconds is closed with 4008 (slow consumer); the client resumes from its last sequence number.
 The hub only ever calls ``offer``, which never waits: one slow viewer cannot delay the room.
+
+Two ways out. Under our uvicorn protocol (``live.wsserver``) a connection has a :class:`DirectSink`: a
+frame goes straight to the transport when nothing is queued and the peer keeps up (the transport's
+buffer is under its high-water mark); otherwise it waits in the queue, which drains when the transport
+says it is writable again. Elsewhere (any ASGI server) a writer task sends the queue through ASGI.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from live.wsserver import text_frame
 
 CLOSE_SLOW_CONSUMER = 4008
 
@@ -29,6 +36,14 @@ class Frame:
     text: str
     last_seq: int
     events: tuple[dict[str, Any], ...] = ()
+    _wire: list[bytes] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def wire(self) -> bytes:
+        """The WebSocket frame, built on first use and then shared by every viewer."""
+        if not self._wire:
+            self._wire.append(text_frame(self.text))
+        return self._wire[0]
 
     @property
     def has_state(self) -> bool:
@@ -65,6 +80,21 @@ class ConnectionStats:
     coalesced: int = 0
 
 
+class DirectSink(Protocol):
+    """Direct writes to a connection's transport (``live.wsserver.DirectSocket``)."""
+
+    on_writable: Callable[[], None] | None
+
+    @property
+    def writable(self) -> bool: ...
+
+    def write(self, wire: bytes) -> bool: ...
+
+    async def drained(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
 class Connection:
     def __init__(
         self,
@@ -72,6 +102,8 @@ class Connection:
         close: Callable[[int, str], Awaitable[None]],
         *,
         user_id: str | None,
+        direct: DirectSink | None = None,
+        close_timeout: float = 5.0,
         max_frames: int = 64,
         max_coalesce: int = 3,
         lag_window: float = 10.0,
@@ -91,7 +123,13 @@ class Connection:
         self.delivered_seq = 0
         self.closing: tuple[int, str] | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._direct = direct
+        self._close_timeout = close_timeout
         self.on_drop: Callable[[str], None] | None = None
+
+    @property
+    def direct(self) -> DirectSink | None:
+        return self._direct
 
     @property
     def backlog(self) -> int:
@@ -101,10 +139,33 @@ class Connection:
         """Queue a frame without waiting; apply the slow-client policy when the queue is full."""
         if self.closing is not None:
             return
+        direct = self._direct
+        if direct is not None and self._writer is not None and not self._queue and direct.writable:
+            self._put(direct, frame)
+            return
         if len(self._queue) >= self.max_frames:
             self._make_room()
         self._queue.append(frame)
-        self._wake.set()
+        if direct is not None and self._writer is not None:
+            self._pump()
+        else:
+            self._wake.set()
+
+    def _put(self, direct: DirectSink, frame: Frame) -> None:
+        if direct.write(frame.wire):
+            self.stats.frames_sent += 1
+            self.stats.bytes_sent += len(frame.text)
+            if frame.last_seq > self.delivered_seq:
+                self.delivered_seq = frame.last_seq
+
+    def _pump(self) -> None:
+        """Direct mode: write queued frames while the peer keeps up; close once the queue is empty."""
+        direct = self._direct
+        assert direct is not None
+        while self._queue and direct.writable:
+            self._put(direct, self._queue.popleft())
+        if self.closing is not None and not self._queue:
+            self._wake.set()
 
     def _make_room(self) -> None:
         for i, queued in enumerate(self._queue):
@@ -148,7 +209,11 @@ class Connection:
         self.stats.bytes_sent += len(text)
 
     def start(self) -> asyncio.Task[None]:
+        """Begin sending room frames (after the snapshot): frames offered before now go out first."""
         self._writer = asyncio.create_task(self._write_loop())
+        if self._direct is not None:
+            self._direct.on_writable = self._pump
+            self._pump()
         return self._writer
 
     async def _write_loop(self) -> None:
@@ -159,6 +224,9 @@ class Connection:
             self.closing = self.closing or (1006, "peer gone")
 
     async def _write_frames(self) -> None:
+        if self._direct is not None:
+            await self._close_direct(self._direct)
+            return
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -171,3 +239,19 @@ class Connection:
                 code, reason = self.closing
                 await self._close(code, reason)
                 return
+
+    async def _close_direct(self, direct: DirectSink) -> None:
+        """Direct mode: frames are written by ``offer``/``_pump``; this task only performs the close."""
+        while self.closing is None:
+            await self._wake.wait()
+            self._wake.clear()
+        code, reason = self.closing
+        try:  # the peer gets ``close_timeout`` to take what is queued, then the close frame
+            async with asyncio.timeout(self._close_timeout):
+                while self._queue or not direct.writable:
+                    await direct.drained()
+                    self._pump()
+        except TimeoutError:  # it reads nothing, so it could not receive a close frame either
+            direct.abort()
+            return
+        await self._close(code, reason)

@@ -86,6 +86,13 @@ class Metrics:
         self.ws_connections = Gauge(
             "yellowcart_ws_connections", "room channel connections on this process", registry=self.registry
         )
+        self.ws_accepted = Counter(
+            "yellowcart_ws_accepted_total",
+            "room channel connections accepted, by send path (direct: room frames written to the "
+            "transport once built; asgi: sent through ASGI one by one)",
+            ["path"],
+            registry=self.registry,
+        )
         self.ws_frames = Counter(
             "yellowcart_ws_frames_total", "frames queued to viewers", registry=self.registry
         )

@@ -21,6 +21,7 @@ from live.container import Services
 from live.hub import CLOSE_ROOM_ENDED, FINAL_STATES, RoomChannel
 from live.moderation.actions import muted_users, queue_review
 from live.rooms.actions import get_room, subscriber_counts
+from live.wsserver import DIRECT_EXTENSION
 
 log = logging.getLogger("yellowcart.ws")
 
@@ -107,10 +108,12 @@ async def room_socket(websocket: WebSocket) -> None:
         websocket.send_text,
         close,
         user_id=principal.user_id if principal else None,
+        direct=websocket.scope.get("extensions", {}).get(DIRECT_EXTENSION),
         max_frames=settings.ws_queue_frames,
         max_coalesce=settings.ws_max_coalesce,
         lag_window=settings.ws_lag_window_seconds,
     )
+    services.metrics.ws_accepted.labels("asgi" if conn.direct is None else "direct").inc()
     conn.on_drop = lambda action: services.metrics.ws_drops.labels(action).inc()
     channel = await services.hub.join(room_id, conn)
     if not channel.muted_loaded:

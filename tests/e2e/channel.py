@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import os
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +18,7 @@ from websockets.asyncio.client import ClientConnection
 
 from live.app import create_app
 from live.container import Services
+from live.wsserver import WS_PROTOCOL
 
 
 def free_port() -> int:
@@ -24,15 +28,20 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve(services: Services) -> AsyncIterator[str]:
-    """Run the app with ``services`` on 127.0.0.1; yields the ws:// base URL."""
+async def serve(services: Services, ws: str = WS_PROTOCOL) -> AsyncIterator[str]:
+    """Run the app with ``services`` on 127.0.0.1; yields the ws:// base URL.
+
+    ``ws`` is uvicorn's WebSocket protocol: ours (room frames written directly) by default, or
+    ``websockets-sansio`` for the plain ASGI path any other server would take.
+    """
     port = free_port()
     config = uvicorn.Config(
         create_app(services.settings, services=services),
         host="127.0.0.1",
         port=port,
         log_config=None,
-        ws="websockets-sansio",
+        ws=ws,
+        ws_per_message_deflate=False,
         lifespan="off",
     )
     server = uvicorn.Server(config)
@@ -59,6 +68,7 @@ class Viewer:
         self.counts: dict[str, Any] = {}
         self.other: list[dict[str, Any]] = []
         self.frames = 0
+        self.max_lag_ms = 0  # receive time minus the server's timestamp, over frames with state events
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -78,6 +88,8 @@ class Viewer:
             self.chat.extend(msg.get("chat", []))
             self.counts = msg.get("counts", {})
         elif t in {"batch", "resume"}:
+            if msg.get("state") and "ts" in msg:
+                self.max_lag_ms = max(self.max_lag_ms, int(time.time() * 1000) - msg["ts"])
             for ev in msg.get("state", []):
                 if ev["seq"] > self.seq:
                     self.state.append(ev)
@@ -104,3 +116,41 @@ class Viewer:
                 while True:
                     self.apply(json.loads(await self.ws.recv()))
         return self.ws.close_code
+
+
+async def stalled_viewer(ws_url: str) -> socket.socket:
+    """Open a room socket, complete the handshake, then never read again (tiny receive buffer)."""
+    host, port_path = ws_url.removeprefix("ws://").split(":", 1)
+    port, _, path = port_path.partition("/")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(sock, (host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /{path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    head = b""
+    async with asyncio.timeout(5):
+        while b"\r\n\r\n" not in head:
+            head += await loop.sock_recv(sock, 1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+async def read_until_closed(sock: socket.socket, timeout: float = 10.0) -> bytes:
+    """Read everything the server left in the socket until it is closed or reset; returns it."""
+    loop = asyncio.get_running_loop()
+    data = bytearray()
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                chunk = await loop.sock_recv(sock, 1 << 16)
+            except ConnectionResetError:
+                return bytes(data)
+            if not chunk:
+                return bytes(data)
+            data += chunk

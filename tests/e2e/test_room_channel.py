@@ -12,14 +12,16 @@ import websockets
 
 from commerce.core.identity import Role
 from live.broker.memory import MemoryBroker
-from tests.e2e.channel import Viewer, serve
+from live.wsserver import WS_PROTOCOL
+from tests.e2e.channel import Viewer, read_until_closed, serve, stalled_viewer
 from tests.e2e.world import STAFF, ShopWorld, ok, qualified_shop, scheduled_room
 from tests.support import Client
 
 
-@pytest.fixture
-async def ws_base(client: Client) -> AsyncIterator[str]:
-    async with serve(client.services) as base:
+@pytest.fixture(params=[WS_PROTOCOL, "websockets-sansio"], ids=["direct", "asgi"])
+async def ws_base(client: Client, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The channel served with room frames written directly, and through plain ASGI sends."""
+    async with serve(client.services, ws=request.param) as base:
         yield base
 
 
@@ -30,7 +32,9 @@ async def _live_room(c: Client) -> tuple[ShopWorld, dict[str, Any]]:
     return w, room
 
 
-async def test_snapshot_then_ordered_state_events_then_end(client: Client, ws_base: str) -> None:
+async def test_snapshot_then_ordered_state_events_then_end(
+    client: Client, ws_base: str, request: pytest.FixtureRequest
+) -> None:
     c = client
     w, room = await _live_room(c)
     rid, lids = room["id"], room["listing_ids"]
@@ -38,6 +42,10 @@ async def test_snapshot_then_ordered_state_events_then_end(client: Client, ws_ba
         Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as v1,
         Viewer.connect(f"{ws_base}/ws/rooms/{rid}") as v2,
     ):
+        path = "direct" if request.node.callspec.params["ws_base"] == WS_PROTOCOL else "asgi"
+        accepted = c.services.metrics.registry.get_sample_value
+        # the send path the server offers is the one the channel takes
+        assert accepted("yellowcart_ws_accepted_total", {"path": path}) == 2
         snap = v1.snapshot
         assert snap["room"]["state"] == "live" and [x["id"] for x in snap["cart"]] == lids
         assert snap["seq"] == 4  # created, two listings, live
@@ -238,3 +246,48 @@ async def test_shutdown_tells_viewers_to_reconnect_and_they_resume(client: Clien
     async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since={last}") as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert first["t"] == "resume" and [e["seq"] for e in first["state"]] == [last + 1]
+
+
+async def test_a_stalled_viewer_is_coalesced_then_cut_off_and_the_room_goes_on(client: Client) -> None:
+    """A real socket that never reads, in a room of readers: they get every event in order without
+    delay; the stalled one has its state coalesced, then is closed (4008) or cut off."""
+    c = client
+    _w, room = await _live_room(c)
+    rid = room["id"]
+    hub, broker = c.services.hub, c.services.hub.broker
+    hub.tick_seconds = 0.005
+    metrics = c.services.metrics.registry
+    padding = "x" * 16_384  # big events fill the stalled socket's buffers quickly
+    async with serve(c.services) as base:
+        stalled = await stalled_viewer(f"{base}/ws/rooms/{rid}")
+        async with (
+            Viewer.connect(f"{base}/ws/rooms/{rid}") as v1,
+            Viewer.connect(f"{base}/ws/rooms/{rid}") as v2,
+        ):
+            first = await broker.last_seq(rid) + 1
+            seq = first
+
+            def slow_actions(action: str) -> float:
+                return (
+                    metrics.get_sample_value("yellowcart_ws_slow_client_actions_total", {"action": action})
+                    or 0
+                )
+
+            while not slow_actions("closed"):
+                assert seq < first + 3000, "the stalled viewer was never closed"
+                event = {"kind": "listing.price", "listing_id": seq % 2, "pad": padding}
+                await broker.publish_state(rid, seq, json.dumps(event).encode())
+                seq += 1
+                await asyncio.sleep(0.005)
+                last = seq - 1
+                await asyncio.gather(*(v.until(lambda v: v.seq >= last) for v in (v1, v2)))  # noqa: B023
+            for v in (v1, v2):
+                assert [e["seq"] for e in v.state] == list(range(first, seq))
+                assert v.max_lag_ms < 1000, v.max_lag_ms
+            assert slow_actions("coalesced") >= 1
+            async with asyncio.timeout(10):  # it cannot take a close frame: cut off after 5 s
+                while len(hub.rooms[rid].connections) != 2:
+                    await asyncio.sleep(0.01)
+            left = await read_until_closed(stalled)
+            assert len(left) < (seq - first) * len(padding)  # it was sent far less than everything
+        stalled.close()
