@@ -103,13 +103,15 @@ class Hub:
 
     # --- membership ---------------------------------------------------------------------------
 
-    async def join(self, room_id: int, conn: Connection) -> RoomChannel:
+    async def join(self, room_id: int, conn: Connection, *, known_seq: int = 0) -> RoomChannel:
+        """Add ``conn`` to the room; ``known_seq`` is the room's sequence in the database, which the
+        viewer's snapshot will cover (it counts when the broker has lost the room's history)."""
         channel = self.rooms.get(room_id)
         if channel is None:
             channel = RoomChannel(room_id)
             self.rooms[room_id] = channel
             await self.broker.subscribe(room_id)
-            channel.last_seq = await self.broker.last_seq(room_id)
+            channel.last_seq = max(await self.broker.last_seq(room_id), known_seq)
             channel.likes_total = await self.broker.add_likes(room_id, 0)
         channel.connections.add(conn)
         if conn.user_id:
@@ -176,6 +178,10 @@ class Hub:
                 await asyncio.sleep(0.1 * 2**attempt)
         if missing is None:
             self.metrics.ws_resume.labels("gap_unrecoverable").inc()
+            log.warning(
+                "state events missing from the broker's history; viewers told to resynchronise",
+                extra={"room_id": channel.room_id, "after_seq": channel.last_seq},
+            )
             channel.pending_state.clear()
             for conn in list(channel.connections):
                 conn.close_soon(CLOSE_RESYNC, "missed state events: reconnect for a fresh snapshot")
@@ -183,6 +189,10 @@ class Hub:
             missing = []
         else:
             self.metrics.ws_resume.labels("gap_filled").inc()
+            log.info(
+                "filled a gap in the room's state events from the broker's history",
+                extra={"room_id": channel.room_id, "events": len(missing)},
+            )
         for pub in sorted([*missing, *channel.held], key=lambda p: p.seq):
             if pub.seq == channel.last_seq + 1:
                 self._accept_state(channel, pub)

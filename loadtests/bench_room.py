@@ -121,6 +121,7 @@ async def _drive(
             f"{ws[i % len(ws)]}/ws/rooms/{room}?token={_token(f'chat-{i}', ['viewer'])}",
             ping_interval=None,
             max_size=2**22,
+            open_timeout=60,  # the servers may still be taking the viewers' connections
         )
         chatters.append(c)
 

@@ -115,7 +115,7 @@ async def room_socket(websocket: WebSocket) -> None:
     )
     services.metrics.ws_accepted.labels("asgi" if conn.direct is None else "direct").inc()
     conn.on_drop = lambda action: services.metrics.ws_drops.labels(action).inc()
-    channel = await services.hub.join(room_id, conn)
+    channel = await services.hub.join(room_id, conn, known_seq=room.event_seq)
     if not channel.muted_loaded:
         async with services.db.read() as session:
             channel.muted |= await muted_users(session, room_id)
