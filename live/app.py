@@ -27,7 +27,9 @@ from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
 from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
+from live.rooms.actions import record_audience
 from live.settings import Settings
+from live.snapshots import RoomSnapshots
 
 log = logging.getLogger("yellowcart.app")
 VERSION = "0.1.0"
@@ -50,8 +52,18 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         chat_history=settings.ws_chat_history,
         prefix=settings.redis_prefix,
     )
+
+    async def keep_figures(room_id: int, peak: int, unique: int, likes: int) -> None:
+        async with db.transaction() as s:
+            await record_audience(s, room_id, peak=peak, unique=unique, likes=likes)
+
     hub = Hub(
-        broker, metrics, tick_seconds=settings.ws_tick_ms / 1000, counts_seconds=settings.ws_counts_seconds
+        broker,
+        metrics,
+        tick_seconds=settings.ws_tick_ms / 1000,
+        counts_seconds=settings.ws_counts_seconds,
+        keep_figures=keep_figures,
+        keep_seconds=settings.ws_keep_figures_seconds,
     )
     relay = OutboxRelay(
         db, FanoutSink(BrokerSink(broker), bus), clock, metrics, poll_seconds=settings.outbox_poll_seconds
@@ -72,6 +84,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         relay=relay,
         hub=hub,
         words=WordListCache(db),
+        snapshots=RoomSnapshots(db, max_age=settings.ws_snapshot_max_age_seconds),
         redis=redis,
     )
 

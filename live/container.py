@@ -14,6 +14,7 @@ from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics
 from live.settings import Settings
+from live.snapshots import RoomSnapshots
 
 
 @dataclass
@@ -27,4 +28,5 @@ class Services:
     relay: OutboxRelay
     hub: Hub
     words: WordListCache
+    snapshots: RoomSnapshots
     redis: Redis | None = None

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,11 @@ class RoomChannel:
     ended: bool = False
     muted: set[str] = field(default_factory=set)
     muted_loaded: bool = False
+    kept: tuple[int, int, int] = (0, 0, 0)  # (peak, unique, likes) last handed to ``keep_figures``
+    kept_at: float = 0.0
+
+
+KeepFigures = Callable[[int, int, int, int], Awaitable[None]]  # room_id, peak, unique viewers, likes
 
 
 class Hub:
@@ -66,6 +71,8 @@ class Hub:
         counts_seconds: float = 1.0,
         node_id: str | None = None,
         wall_clock: Callable[[], float] = time.time,
+        keep_figures: KeepFigures | None = None,
+        keep_seconds: float = 10.0,
     ) -> None:
         self.broker = broker
         self.metrics = metrics
@@ -73,6 +80,8 @@ class Hub:
         self.counts_seconds = counts_seconds
         self.node_id = node_id or uuid.uuid4().hex[:12]
         self._wall = wall_clock
+        self._keep = keep_figures
+        self.keep_seconds = keep_seconds
         self.rooms: dict[int, RoomChannel] = {}
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_publication, self._on_resync)
@@ -295,9 +304,27 @@ class Hub:
             )
             if changed:
                 channel.counts_dirty = True
-            if not channel.connections and not channel.pending_state:
+            closing = not channel.connections and not channel.pending_state
+            await self._keep_figures(channel, final=closing)
+            if closing:
                 del self.rooms[room_id]
                 await self.broker.unsubscribe(room_id)
+
+    async def _keep_figures(self, channel: RoomChannel, *, final: bool) -> None:
+        """Hand the room's figures to ``keep_figures`` when they grew: at most every ``keep_seconds``,
+        and when this process lets the room go. A failure is logged and retried on the next round."""
+        figures = (channel.peak, channel.unique, channel.likes_total)
+        now = time.monotonic()
+        if self._keep is None or figures == channel.kept:
+            return
+        if not final and now - channel.kept_at < self.keep_seconds:
+            return
+        try:
+            await self._keep(channel.room_id, *figures)
+        except Exception:
+            log.warning("could not keep the room's figures; will retry", extra={"room_id": channel.room_id})
+            return
+        channel.kept, channel.kept_at = figures, now
 
     def add_likes(self, room_id: int, n: int) -> None:
         channel = self.rooms.get(room_id)

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     ws_queue_frames: int = Field(64, ge=4, le=10_000, description="frames waiting per connection")
     ws_max_coalesce: int = Field(3, ge=1, description="coalescings within ws_lag_window before closing 4008")
     ws_lag_window_seconds: float = Field(10.0, gt=0)
+    ws_snapshot_max_age_seconds: float = Field(
+        2.0, ge=0, description="how long joiners may share one read of a room's snapshot"
+    )
+    ws_keep_figures_seconds: float = Field(
+        10.0, gt=0, description="how often a room's audience figures are written to the database"
+    )
     ws_history: int = Field(1000, ge=10, description="state events kept per room for resume")
     ws_chat_history: int = Field(50, ge=0, le=1000, description="recent danmaku kept per room")
     ws_snapshot_chat: int = Field(20, ge=0, le=1000, description="danmaku sent in the join snapshot")

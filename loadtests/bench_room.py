@@ -6,7 +6,7 @@ processes from worker processes, sends danmaku at --chat-rate messages/s from ma
 listing every second through the HTTP API, and checks that every viewer received every state event and
 the p99 of state-event delivery latency (receive time minus the frame's server send timestamp).
 
-    .venv/bin/python -m loadtests.bench_room --viewers 500,1000,2000 --seconds 20
+    .venv/bin/python -m loadtests.bench_room --viewers 2000,4000,6000 --with-reference 1000,2000,3000
 
 Only loopback addresses are used. Every run is bounded by --seconds per step.
 """
@@ -329,38 +329,60 @@ def spawn_reference() -> tuple[list[str], list[subprocess.Popen[bytes]]]:
     return ws, procs
 
 
+def search(kind: str, steps: list[int], seconds: float, chat_rate: int, workers: int) -> int:
+    """Try each audience size in order until one fails; returns the largest that passed (0 if none)."""
+    if kind == "bare reference":
+        http: list[str] = []
+        ws, procs = spawn_reference()
+        room, listing = 0, 0
+    else:
+        http, ws, room, listing, procs = spawn_servers(embedded=kind == "yellowcart embedded")
+    best = 0
+    try:
+        for n in steps:
+            result = run_step(http, ws, room, listing, n, seconds, chat_rate, workers)
+            result["server"] = kind
+            print(json.dumps(result), flush=True)
+            if not result["ok"]:
+                break
+            best = n
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--viewers", default="500,1000,2000", help="audience sizes to try, in order")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--chat-rate", type=int, default=50)
     ap.add_argument("--workers", type=int, default=2, help="load client processes")
-    ap.add_argument("--reference", action="store_true", help="measure the bare websockets + Redis reference")
+    ap.add_argument(
+        "--reference", action="store_true", help="measure only the bare websockets + Redis reference"
+    )
     ap.add_argument("--embedded", action="store_true", help="one process on the embedded defaults (SQLite)")
+    ap.add_argument(
+        "--with-reference",
+        metavar="VIEWERS",
+        help="then measure the bare reference in the same run over these sizes, and compare",
+    )
     args = ap.parse_args()
-    if args.reference:
-        http: list[str] = []
-        ws, procs = spawn_reference()
-        room, listing = 0, 0
-    else:
-        http, ws, room, listing, procs = spawn_servers(embedded=args.embedded)
-    try:
-        for n in (int(x) for x in args.viewers.split(",")):
-            result = run_step(http, ws, room, listing, n, args.seconds, args.chat_rate, args.workers)
-            result["server"] = (
-                "bare reference"
-                if args.reference
-                else "yellowcart embedded"
-                if args.embedded
-                else "yellowcart"
-            )
-            print(json.dumps(result), flush=True)
-            if not result["ok"]:
-                break
-    finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=20)
+    steps = [int(x) for x in args.viewers.split(",")]
+    kind = "bare reference" if args.reference else "yellowcart embedded" if args.embedded else "yellowcart"
+    best = search(kind, steps, args.seconds, args.chat_rate, args.workers)
+    if args.with_reference:
+        ref_steps = [int(x) for x in args.with_reference.split(",")]
+        ref = search("bare reference", ref_steps, args.seconds, args.chat_rate, args.workers)
+        summary = {
+            "summary": True,
+            kind: best,
+            "bare reference": ref,
+            "ratio": round(best / ref, 2) if ref else None,
+            "twice_the_reference": ref > 0 and best >= 2 * ref,
+        }
+        print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":

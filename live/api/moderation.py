@@ -1,4 +1,5 @@
-"""Moderation: the sensitive-word list and review queue (staff), mutes (staff and the room's shop)."""
+"""Moderation: the sensitive-word list and review queue (staff); mutes (staff, the room's shop and the
+room admins it names)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from live.api.schemas import (
     ReviewOut,
     ReviewPage,
     ReviewsQuery,
+    RoomAdminIn,
+    RoomAdminList,
+    RoomAdminOut,
     WordIn,
     WordList,
     WordOut,
@@ -142,3 +146,45 @@ async def mute(ctx: Ctx) -> MuteOut:
 async def unmute(ctx: Ctx) -> None:
     async with ctx.services.db.transaction() as s:
         await actions.unmute(s, ctx.user, ctx.path["room_id"], ctx.path["user_id"], ctx.services.clock)
+
+
+@api.op(
+    "GET",
+    "/rooms/{room_id:int}/admins",
+    summary="The room's admins (users the shop named to mute and unmute in the room)",
+    tags=["moderation"],
+    response=RoomAdminList,
+)
+async def list_room_admins(ctx: Ctx) -> RoomAdminList:
+    async with ctx.services.db.read() as s:
+        room = await get_room(s, ctx.path["room_id"])
+        await require_room_reader(s, room, ctx.user)
+        rows = await actions.list_admins(s, room.id)
+        return RoomAdminList(items=[RoomAdminOut.model_validate(r) for r in rows])
+
+
+@api.op(
+    "POST",
+    "/rooms/{room_id:int}/admins",
+    summary="Name a room admin (the room's streamer or operator); idempotent",
+    tags=["moderation"],
+    body=RoomAdminIn,
+    response=RoomAdminOut,
+)
+async def name_room_admin(ctx: Ctx) -> RoomAdminOut:
+    body: RoomAdminIn = ctx.body
+    async with ctx.services.db.transaction() as s:
+        entry = await actions.name_admin(s, ctx.user, ctx.path["room_id"], body.user_id, ctx.services.clock)
+        return RoomAdminOut.model_validate(entry)
+
+
+@api.op(
+    "DELETE",
+    "/rooms/{room_id:int}/admins/{user_id}",
+    summary="Take a room admin's role away",
+    tags=["moderation"],
+    status=204,
+)
+async def remove_room_admin(ctx: Ctx) -> None:
+    async with ctx.services.db.transaction() as s:
+        await actions.remove_admin(s, ctx.user, ctx.path["room_id"], ctx.path["user_id"], ctx.services.clock)

@@ -209,5 +209,11 @@ async def room_report(ctx: Ctx) -> RoomReport:
         result = await report.build(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
     out = RoomReport.model_validate(result, from_attributes=True)
     f = await ctx.services.hub.broker.figures(result.room_id)
-    out.audience = LiveFigures(online=f.online, peak=f.peak, unique_viewers=f.unique_viewers, likes=f.likes)
+    peak, unique, likes = result.kept_figures  # the broker's figures may be gone (Redis flushed)
+    out.audience = LiveFigures(
+        online=f.online,
+        peak=max(f.peak, peak),
+        unique_viewers=max(f.unique_viewers, unique),
+        likes=max(f.likes, likes),
+    )
     return out

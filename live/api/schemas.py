@@ -505,3 +505,18 @@ class MuteOut(Out):
 
 class MuteList(Out):
     items: list[MuteOut]
+
+
+class RoomAdminIn(In):
+    user_id: UserId
+
+
+class RoomAdminOut(Out):
+    room_id: int
+    user_id: str
+    named_by: str
+    created_at: datetime
+
+
+class RoomAdminList(Out):
+    items: list[RoomAdminOut]

@@ -10,17 +10,16 @@ import time
 import uuid
 from typing import Any
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from commerce.core.errors import NotFound, Unauthenticated
 from commerce.core.identity import Principal
-from live.api.views import listing_out, room_out
-from live.cart.actions import cart
 from live.connection import Connection
 from live.container import Services
 from live.hub import CLOSE_ROOM_ENDED, FINAL_STATES, RoomChannel
 from live.moderation.actions import muted_users, queue_review
-from live.rooms.actions import get_room, subscriber_counts
 from live.wsserver import DIRECT_EXTENSION
 
 log = logging.getLogger("yellowcart.ws")
@@ -29,6 +28,7 @@ CLOSE_UNAUTHENTICATED = 4001
 CLOSE_NOT_FOUND = 4004
 CLOSE_FLOOD = 4029
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
 
 
 def _dumps(value: Any) -> str:
@@ -51,19 +51,16 @@ class TokenBucket:
 
 
 async def _snapshot(services: Services, room_id: int, channel: RoomChannel, *, recovered: bool | None) -> str:
-    async with services.db.read() as s:
-        room = await get_room(s, room_id)
-        lines = await cart(s, room_id)
-        subs = await subscriber_counts(s, [room_id])
+    view = await services.snapshots.view(room_id, covering=channel.last_seq)
     chat = [
         json.loads(x)
         for x in await services.hub.broker.recent_chat(room_id, services.settings.ws_snapshot_chat)
     ]
     body: dict[str, Any] = {
         "t": "snapshot",
-        "seq": room.event_seq,
-        "room": room_out(room, subscribers=subs[room_id]).model_dump(mode="json"),
-        "cart": [listing_out(line, room.explaining_listing_id).model_dump(mode="json") for line in lines],
+        "seq": view.seq,
+        "room": view.room,
+        "cart": view.cart,
         "counts": {"online": channel.online, "likes": channel.likes_total, "peak": channel.peak},
         "chat": chat,
         "ts": int(time.time() * 1000),
@@ -74,6 +71,23 @@ async def _snapshot(services: Services, room_id: int, channel: RoomChannel, *, r
 
 
 async def room_socket(websocket: WebSocket) -> None:
+    """Serve one viewer; when the database or the broker cannot answer in time (overload, outage),
+    the viewer is told so and closed with 1013, to come back shortly."""
+    try:
+        await _serve_viewer(websocket)
+    except (SQLAlchemyError, RedisError, OSError, TimeoutError):
+        services: Services = websocket.app.state.services
+        services.metrics.ws_messages.labels("connect", "unavailable").inc()
+        log.warning("room channel unavailable for a viewer", exc_info=True)
+        if websocket.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.send_text(
+                    _dumps({"t": "error", "code": "unavailable", "message": "server busy: try again shortly"})
+                )
+                await websocket.close(CLOSE_TRY_AGAIN, "server busy: try again shortly")
+
+
+async def _serve_viewer(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     settings = services.settings
     room_id = int(websocket.path_params["room_id"])
@@ -87,16 +101,15 @@ async def room_socket(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_UNAUTHENTICATED, "invalid or expired token")
         return
     try:
-        async with services.db.read() as s:
-            room = await get_room(s, room_id)
+        view = await services.snapshots.view(room_id, covering=0)
     except NotFound:
         await websocket.send_text(
             _dumps({"t": "error", "code": "not_found", "message": f"room {room_id} not found"})
         )
         await websocket.close(CLOSE_NOT_FOUND, "room not found")
         return
-    if room.state in FINAL_STATES:
-        await websocket.send_text(_dumps({"t": "ended", "room": room_id, "state": room.state}))
+    if view.room["state"] in FINAL_STATES:
+        await websocket.send_text(_dumps({"t": "ended", "room": room_id, "state": view.room["state"]}))
         await websocket.close(CLOSE_ROOM_ENDED, "room ended")
         return
 
@@ -115,7 +128,7 @@ async def room_socket(websocket: WebSocket) -> None:
     )
     services.metrics.ws_accepted.labels("asgi" if conn.direct is None else "direct").inc()
     conn.on_drop = lambda action: services.metrics.ws_drops.labels(action).inc()
-    channel = await services.hub.join(room_id, conn, known_seq=room.event_seq)
+    channel = await services.hub.join(room_id, conn, known_seq=view.seq)
     if not channel.muted_loaded:
         async with services.db.read() as session:
             channel.muted |= await muted_users(session, room_id)

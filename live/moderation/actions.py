@@ -15,9 +15,12 @@ from commerce.core.db import Clock
 from commerce.core.errors import Conflict, Forbidden, NotFound
 from commerce.core.identity import Principal, Role
 from commerce.core.transitions import StateMachine, record_transition
-from live.moderation.models import ChatReview, ReviewStatus, RoomMute, SensitiveWord, WordAction
+from live.moderation.models import ChatReview, ReviewStatus, RoomAdmin, RoomMute, SensitiveWord, WordAction
 from live.rooms.actions import get_room, room_event, shop_role
 from live.rooms.models import Room
+from live.rooms.transitions import FINAL
+
+ROOM_ADMIN = "room_admin"  # the actor role recorded when a named room admin acts
 
 REVIEW = StateMachine[ReviewStatus](
     "chat_review",
@@ -206,10 +209,81 @@ async def _require_muter(session: AsyncSession, room: Room, actor: Principal) ->
     try:
         member = await shop_role(session, room.shop_id, actor)
     except Forbidden:
+        if await is_room_admin(session, room.id, actor.user_id):
+            return ROOM_ADMIN
         raise Forbidden(
-            "only platform staff and the room's shop may mute", details={"room_id": room.id}
+            "only platform staff, the room's shop and its room admins may mute", details={"room_id": room.id}
         ) from None
     return Role.STREAMER if member.role == "streamer" else Role.SHOP_OPERATOR
+
+
+async def is_room_admin(session: AsyncSession, room_id: int, user_id: str) -> bool:
+    found = await session.scalar(
+        select(RoomAdmin.id).where(RoomAdmin.room_id == room_id, RoomAdmin.user_id == user_id)
+    )
+    return found is not None
+
+
+async def list_admins(session: AsyncSession, room_id: int) -> list[RoomAdmin]:
+    return list(
+        await session.scalars(select(RoomAdmin).where(RoomAdmin.room_id == room_id).order_by(RoomAdmin.id))
+    )
+
+
+async def name_admin(
+    session: AsyncSession, actor: Principal, room_id: int, user_id: str, clock: Clock
+) -> RoomAdmin:
+    """The room's shop (its streamer or an operator) names a room admin; naming one twice is a no-op."""
+    room = await get_room(session, room_id, for_update=True)
+    member = await shop_role(session, room.shop_id, actor)
+    if room.state in FINAL:
+        raise Conflict("the room has ended", details={"room_id": room_id, "state": room.state})
+    if user_id == room.streamer_id:
+        raise Conflict("the room's streamer moderates the room already", details={"user_id": user_id})
+    existing = await session.scalar(
+        select(RoomAdmin).where(RoomAdmin.room_id == room_id, RoomAdmin.user_id == user_id)
+    )
+    if existing is not None:
+        return existing
+    now = clock()
+    entry = RoomAdmin(room_id=room_id, user_id=user_id, named_by=actor.user_id, created_at=now)
+    session.add(entry)
+    record_audit(
+        session,
+        actor_id=actor.user_id,
+        actor_role=Role.STREAMER if member.role == "streamer" else Role.SHOP_OPERATOR,
+        action="room.admin.name",
+        target_type="room",
+        target_id=room_id,
+        at=now,
+        details={"user_id": user_id},
+    )
+    await session.flush()
+    return entry
+
+
+async def remove_admin(
+    session: AsyncSession, actor: Principal, room_id: int, user_id: str, clock: Clock
+) -> bool:
+    """The room's shop takes a room admin's role away; False if the user was not one."""
+    room = await get_room(session, room_id, for_update=True)
+    member = await shop_role(session, room.shop_id, actor)
+    result = await session.execute(
+        delete(RoomAdmin).where(RoomAdmin.room_id == room_id, RoomAdmin.user_id == user_id)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    record_audit(
+        session,
+        actor_id=actor.user_id,
+        actor_role=Role.STREAMER if member.role == "streamer" else Role.SHOP_OPERATOR,
+        action="room.admin.remove",
+        target_type="room",
+        target_id=room_id,
+        at=clock(),
+        details={"user_id": user_id},
+    )
+    return True
 
 
 async def mute(

@@ -59,3 +59,16 @@ class RoomMute(Base):
     muted_by: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
+
+
+class RoomAdmin(Base):
+    """A user the room's shop named to help moderate the room (mute and unmute in it)."""
+
+    __tablename__ = "room_admins"
+    __table_args__ = (UniqueConstraint("room_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_rooms.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    named_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

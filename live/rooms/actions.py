@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -391,3 +391,21 @@ async def require_room_reader(session: AsyncSession, room: Room, actor: Principa
         return
     if await membership(session, room.shop_id, actor.user_id) is None:
         raise Forbidden("only the room's shop and platform staff can read this", details={"room_id": room.id})
+
+
+async def record_audience(session: AsyncSession, room_id: int, *, peak: int, unique: int, likes: int) -> None:
+    """Keep the room's audience figures for its report; figures only ever grow (processes may race)."""
+
+    def grow(column: Any, value: int) -> Any:
+        return case((column < value, value), else_=column)
+
+    await session.execute(
+        update(Room)
+        .where(Room.id == room_id)
+        .values(
+            peak_viewers=grow(Room.peak_viewers, peak),
+            unique_viewers=grow(Room.unique_viewers, unique),
+            likes=grow(Room.likes, likes),
+        )
+        .execution_options(synchronize_session=False)
+    )

@@ -35,6 +35,10 @@ class Room(Base):
     explaining_listing_id: Mapped[int | None] = mapped_column(BigId)
     # sequence number of the room's last state event; the room row is locked whenever it moves
     event_seq: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    # audience figures kept for the report (written by the hub as they grow, never lowered)
+    peak_viewers: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    unique_viewers: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    likes: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

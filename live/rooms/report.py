@@ -44,6 +44,7 @@ class RoomReport:
     end_reason: str | None
     subscriber_count: int
     listings: list[ReportListing]
+    kept_figures: tuple[int, int, int]  # (peak, unique viewers, likes) as last written by the hub
 
 
 async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Clock) -> RoomReport:
@@ -93,4 +94,5 @@ async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Cl
             )
             for line in lines
         ],
+        kept_figures=(room.peak_viewers, room.unique_viewers, room.likes),
     )

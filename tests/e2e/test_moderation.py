@@ -111,6 +111,45 @@ async def test_mutes_by_the_rooms_shop_and_staff(client: Client, ws_base: str) -
     assert audit["total"] == 2
 
 
+async def test_room_admins_named_by_the_shop_may_mute(client: Client) -> None:
+    c = client
+    w = await qualified_shop(c)
+    other_shop = await qualified_shop(c, "b", products=0)
+    room = await scheduled_room(c, w)
+    rid = room["id"]
+    helper = ("helper-1", Role.VIEWER)
+    r = await c.call("POST", f"/rooms/{rid}/mutes", helper, json={"user_id": "loud-1"})
+    assert r.status_code == 403 and "room admins" in r.json()["error"]["message"]
+    for actor in (helper, VIEWER, other_shop.streamer, STAFF):  # naming admins is the shop's call
+        r = await c.call("POST", f"/rooms/{rid}/admins", actor, json={"user_id": "helper-1"})
+        assert r.status_code == 403, (actor, r.text)
+    r = await c.call("POST", f"/rooms/{rid}/admins", w.streamer, json={"user_id": "bad id!"})
+    assert r.status_code == 422
+    r = await c.call("POST", f"/rooms/{rid}/admins", w.operator, json={"user_id": w.streamer[0]})
+    assert r.status_code == 409
+    named = await ok(await c.call("POST", f"/rooms/{rid}/admins", w.streamer, json={"user_id": "helper-1"}))
+    assert named["named_by"] == w.streamer[0]
+    again = await ok(await c.call("POST", f"/rooms/{rid}/admins", w.operator, json={"user_id": "helper-1"}))
+    assert again["named_by"] == w.streamer[0]  # naming twice changes nothing
+    admins = await ok(await c.call("GET", f"/rooms/{rid}/admins", w.operator))
+    assert [a["user_id"] for a in admins["items"]] == ["helper-1"]
+    assert (await c.call("GET", f"/rooms/{rid}/admins", VIEWER)).status_code == 403
+    await ok(await c.call("POST", f"/rooms/{rid}/mutes", helper, json={"user_id": "loud-1"}))
+    r = await c.call("POST", f"/rooms/{rid}/mutes", helper, json={"user_id": w.streamer[0]})
+    assert r.status_code == 409  # an admin cannot mute the streamer either
+    assert (await c.call("DELETE", f"/rooms/{rid}/mutes/loud-1", helper)).status_code == 204
+    audit = await ok(await c.call("GET", "/staff/audit-log", STAFF, params={"action": "room.mute"}))
+    assert [(e["actor_id"], e["actor_role"]) for e in audit["items"]] == [("helper-1", "room_admin")]
+    assert (await c.call("DELETE", f"/rooms/{rid}/admins/helper-1", helper)).status_code == 403
+    assert (await c.call("DELETE", f"/rooms/{rid}/admins/helper-1", w.operator)).status_code == 204
+    assert (await c.call("DELETE", f"/rooms/{rid}/admins/helper-1", w.operator)).status_code == 204
+    r = await c.call("POST", f"/rooms/{rid}/mutes", helper, json={"user_id": "loud-1"})
+    assert r.status_code == 403
+    await ok(await c.call("POST", f"/rooms/{rid}/cancel", w.streamer, json={"reason": "not today"}))
+    r = await c.call("POST", f"/rooms/{rid}/admins", w.streamer, json={"user_id": "helper-2"})
+    assert r.status_code == 409
+
+
 async def test_only_staff_manage_words_and_reviews(client: Client) -> None:
     c = client
     w = await qualified_shop(c, products=0)

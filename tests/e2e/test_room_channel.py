@@ -8,10 +8,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import sqlalchemy.exc
 import websockets
 
+from commerce.core.errors import NotFound
 from commerce.core.identity import Role
+from live.broker.base import RoomFigures
 from live.broker.memory import MemoryBroker
+from live.rooms.models import Room as RoomModel
+from live.snapshots import RoomSnapshots
 from live.wsserver import WS_PROTOCOL
 from tests.e2e.channel import Viewer, read_until_closed, serve, stalled_viewer
 from tests.e2e.world import STAFF, ShopWorld, ok, qualified_shop, scheduled_room
@@ -230,6 +235,35 @@ async def test_staff_room_list_shows_live_figures(client: Client, ws_base: str) 
     assert all(r["figures"] is None for r in public["items"])
 
 
+async def test_audience_figures_are_kept_in_the_database_for_the_report(
+    client: Client, ws_base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = client
+    w, room = await _live_room(c)
+    rid = room["id"]
+    async with (
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}?token={c.token('fig-1', Role.VIEWER)}") as v,
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}?token={c.token('fig-2', Role.VIEWER)}"),
+        Viewer.connect(f"{ws_base}/ws/rooms/{rid}?token={c.token('fig-1', Role.VIEWER)}"),
+    ):
+        await v.send({"t": "like", "n": 5})
+        await v.until(lambda v: v.counts.get("likes") == 5 and v.counts.get("online") == 3)
+    await ok(await c.call("POST", f"/rooms/{rid}/end", w.streamer))
+    async with asyncio.timeout(10):  # the hub lets the room go once its viewers have left
+        while rid in c.services.hub.rooms:
+            await asyncio.sleep(0.05)
+    async with c.services.db.read() as s:
+        kept = await s.get(RoomModel, rid)
+        assert kept is not None and (kept.peak_viewers, kept.unique_viewers, kept.likes) == (3, 2, 5)
+
+    async def forgotten(room_id: int) -> RoomFigures:  # the broker lost its figures (Redis flushed)
+        return RoomFigures(online=0, peak=0, unique_viewers=0, likes=0)
+
+    monkeypatch.setattr(c.services.hub.broker, "figures", forgotten)
+    report = await ok(await c.call("GET", f"/rooms/{rid}/report", w.operator))
+    assert report["audience"] == {"online": 0, "peak": 3, "unique_viewers": 2, "likes": 5}
+
+
 async def test_shutdown_tells_viewers_to_reconnect_and_they_resume(client: Client, ws_base: str) -> None:
     c = client
     w, room = await _live_room(c)
@@ -291,3 +325,43 @@ async def test_a_stalled_viewer_is_coalesced_then_cut_off_and_the_room_goes_on(c
             left = await read_until_closed(stalled)
             assert len(left) < (seq - first) * len(padding)  # it was sent far less than everything
         stalled.close()
+
+
+async def test_viewers_joining_together_share_one_snapshot_read(client: Client) -> None:
+    c = client
+    w, room = await _live_room(c)
+    rid, lid = room["id"], room["listing_ids"][0]
+    now = [0.0]
+    snaps = RoomSnapshots(c.services.db, max_age=2.0, monotonic=lambda: now[0])
+    views = await asyncio.gather(*(snaps.view(rid, covering=0) for _ in range(50)))
+    assert snaps.reads == 1 and all(v is views[0] for v in views)
+    first = views[0]
+    assert first.room["state"] == "live" and [x["id"] for x in first.cart] == room["listing_ids"]
+    assert (await snaps.view(rid, covering=first.seq)) is first and snaps.reads == 1
+    await ok(
+        await c.call("POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": "on_sale"})
+    )
+    newer = await snaps.view(rid, covering=first.seq + 1)  # the hub has delivered an event after it
+    assert snaps.reads == 2 and newer.seq == first.seq + 1
+    assert next(x for x in newer.cart if x["id"] == lid)["status"] == "on_sale"
+    now[0] = 2.5  # too old, whatever the sequence
+    assert (await snaps.view(rid, covering=0)) is not newer and snaps.reads == 3
+    with pytest.raises(NotFound):
+        await asyncio.gather(*(snaps.view(999_999, covering=0) for _ in range(3)))
+
+
+async def test_an_overloaded_database_closes_the_joiner_with_1013(
+    client: Client, ws_base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _w, room = await _live_room(client)
+
+    async def pool_exhausted(room_id: int, *, covering: int) -> Any:
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit reached")
+
+    monkeypatch.setattr(client.services.snapshots, "view", pool_exhausted)
+    async with websockets.connect(f"{ws_base}/ws/rooms/{room['id']}") as ws:
+        first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert first["t"] == "error" and first["code"] == "unavailable"
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 1013

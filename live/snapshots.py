@@ -1,0 +1,82 @@
+"""The database part of a room snapshot (room, cart, subscribers), shared by viewers who join together.
+
+A thousand viewers joining in the same second would otherwise make a thousand identical reads. A view
+read at sequence ``n`` is good for a viewer as long as the hub has not delivered anything after ``n``
+to the room (later events reach the new viewer through the hub), and for at most ``max_age`` seconds
+(subscriber counts change without events). Concurrent joiners wait for one read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from commerce.core.database import Database
+from live.api.views import listing_out, room_out
+from live.cart.actions import cart
+from live.rooms.actions import get_room, subscriber_counts
+
+
+@dataclass(frozen=True)
+class RoomView:
+    seq: int
+    room: dict[str, Any]
+    cart: list[dict[str, Any]]
+    read_at: float
+
+
+class RoomSnapshots:
+    def __init__(
+        self, db: Database, *, max_age: float = 2.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._db = db
+        self.max_age = max_age
+        self._now = monotonic
+        self._views: dict[int, RoomView] = {}
+        self._reading: dict[int, asyncio.Future[RoomView]] = {}
+        self.reads = 0
+
+    async def view(self, room_id: int, *, covering: int) -> RoomView:
+        """A view of the room at sequence ``covering`` or later."""
+        while True:
+            cached = self._views.get(room_id)
+            if cached is not None and cached.seq >= covering and self._now() - cached.read_at <= self.max_age:
+                return cached
+            pending = self._reading.get(room_id)
+            if pending is None:
+                break
+            view = await asyncio.shield(pending)
+            if view.seq >= covering:
+                return view
+        future: asyncio.Future[RoomView] = asyncio.get_running_loop().create_future()
+        self._reading[room_id] = future
+        try:
+            view = await self._read(room_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # a failure is reported to the joiners waiting on it, not logged twice
+            raise
+        finally:
+            del self._reading[room_id]
+        self._views[room_id] = view
+        future.set_result(view)
+        return view
+
+    async def _read(self, room_id: int) -> RoomView:
+        self.reads += 1
+        async with self._db.read() as s:
+            room = await get_room(s, room_id)
+            lines = await cart(s, room_id)
+            subs = await subscriber_counts(s, [room_id])
+        return RoomView(
+            seq=room.event_seq,
+            room=room_out(room, subscribers=subs[room_id]).model_dump(mode="json"),
+            cart=[listing_out(line, room.explaining_listing_id).model_dump(mode="json") for line in lines],
+            read_at=self._now(),
+        )
+
+    def forget(self, room_id: int) -> None:
+        self._views.pop(room_id, None)
