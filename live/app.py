@@ -15,8 +15,10 @@ from starlette.routing import WebSocketRoute
 
 from commerce.core.database import Database
 from commerce.core.db import Clock, system_clock
+from commerce.orders.service import OrderService
+from commerce.orders.stock import create_stock
 from live import __doc__ as live_doc
-from live.api import cart, catalog, me, moderation, ops, rooms, shops, staff
+from live.api import cart, catalog, me, moderation, ops, orders, rooms, shops, staff
 from live.api.errors import error_response
 from live.api.routing import Api
 from live.api.ws import room_socket
@@ -37,7 +39,7 @@ VERSION = "0.1.0"
 
 def build_api() -> Api:
     api = Api()
-    for module in (ops, me, shops, catalog, rooms, cart, staff, moderation):
+    for module in (ops, me, shops, catalog, rooms, cart, staff, moderation, orders):
         api.include(module.api)
     return api
 
@@ -85,6 +87,13 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         hub=hub,
         words=WordListCache(db),
         snapshots=RoomSnapshots(db, max_age=settings.ws_snapshot_max_age_seconds),
+        orders=OrderService(
+            db,
+            create_stock(settings.redis_url, db, prefix=settings.redis_prefix),
+            clock,
+            pay_minutes=settings.order_pay_minutes,
+            auto_complete_days=settings.order_auto_complete_days,
+        ),
         redis=redis,
     )
 

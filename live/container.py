@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from commerce.core.database import Database
 from commerce.core.db import Clock
+from commerce.orders.service import OrderService
 from live.auth import TokenService
 from live.events import LocalBus, OutboxRelay
 from live.hub import Hub
@@ -29,4 +30,5 @@ class Services:
     hub: Hub
     words: WordListCache
     snapshots: RoomSnapshots
+    orders: OrderService
     redis: Redis | None = None

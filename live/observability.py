@@ -93,6 +93,9 @@ class Metrics:
             ["path"],
             registry=self.registry,
         )
+        self.orders = Counter(
+            "yellowcart_orders_total", "order requests by outcome", ["outcome"], registry=self.registry
+        )
         self.ws_frames = Counter(
             "yellowcart_ws_frames_total", "frames queued to viewers", registry=self.registry
         )

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     ws_queue_frames: int = Field(64, ge=4, le=10_000, description="frames waiting per connection")
     ws_max_coalesce: int = Field(3, ge=1, description="coalescings within ws_lag_window before closing 4008")
     ws_lag_window_seconds: float = Field(10.0, gt=0)
+    order_pay_minutes: float = Field(15.0, gt=0, description="an unpaid order closes after this long")
+    order_auto_complete_days: int = Field(10, ge=1, description="a shipped order completes by itself after")
+    order_sweep_seconds: float = Field(5.0, gt=0, description="how often order timers are checked")
+    stock_reconcile_seconds: float = Field(60.0, gt=0, description="how often stock counters are reconciled")
     ws_snapshot_max_age_seconds: float = Field(
         2.0, ge=0, description="how long joiners may share one read of a room's snapshot"
     )

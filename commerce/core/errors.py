@@ -74,3 +74,11 @@ class IdempotencyMismatch(Conflict):
     """An idempotency key was reused with a different request."""
 
     code = "idempotency_mismatch"
+
+
+class PurchaseRefused(Conflict):
+    """A purchase attempt the sale cannot take now; ``code`` says why (sold_out, limit_reached, ...)."""
+
+    def __init__(self, reason: str, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details={"reason": reason, **(details or {})})
+        self.code = reason

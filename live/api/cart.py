@@ -86,6 +86,7 @@ async def set_listing_status(ctx: Ctx) -> ListingOut:
     room_id, listing_id = ctx.path["room_id"], ctx.path["listing_id"]
     async with ctx.services.db.transaction() as s:
         await actions.set_status(s, ctx.user, room_id, listing_id, body.status, ctx.services.clock)
+    await ctx.services.orders.mirror(listing_id)  # the stock ledger learns whether it is on sale
     return await _listing(ctx, room_id, listing_id)
 
 

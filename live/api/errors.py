@@ -63,6 +63,16 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def error_body(exc: DomainError) -> dict[str, Any]:
+    """The error as a JSON object (for answers that report several outcomes, like bulk shipping)."""
+    return {
+        "status": status_for(exc),
+        "code": exc.code,
+        "message": exc.message,
+        "details": _jsonable(exc.details),
+    }
+
+
 def domain_error_response(exc: DomainError) -> JSONResponse:
     status = status_for(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="yellowcart"'} if status == 401 else None

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from commerce.core import idempotency
-from commerce.core.errors import DomainError, NotFound
+from commerce.core.errors import DomainError, InvalidInput, NotFound
 from commerce.core.identity import Principal, require_principal
 from live.api.errors import EdgeError, ErrorBody, domain_error_response, error_response
 from live.container import Services
@@ -71,6 +71,8 @@ class Operation:
     auth: AuthMode
     media_type: str = "application/json"
     extra: dict[int, type[BaseModel]] = field(default_factory=dict)
+    # "required": the handler keeps its own idempotency record (orders) and needs the header
+    idempotency: Literal["generic", "required"] = "generic"
 
     @property
     def openapi_path(self) -> str:
@@ -99,8 +101,10 @@ class Api:
         auth: AuthMode = "user",
         media_type: str = "application/json",
         extra: dict[int, type[BaseModel]] | None = None,
+        idempotency: Literal["generic", "required"] = "generic",
     ) -> Callable[[Handler], Handler]:
-        """Register a handler; ``extra`` documents further answers (e.g. 503) with their models."""
+        """Register a handler; ``extra`` documents further answers (e.g. 503) with their models.
+        ``idempotency="required"``: the header is mandatory and the handler itself makes retries safe."""
 
         def register(fn: Handler) -> Handler:
             self.operations.append(
@@ -117,6 +121,7 @@ class Api:
                     auth,
                     media_type,
                     dict(extra or {}),
+                    idempotency,
                 )
             )
             return fn
@@ -171,7 +176,7 @@ def _describe(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
             {
                 "name": IDEMPOTENCY_HEADER,
                 "in": "header",
-                "required": False,
+                "required": op.idempotency == "required",
                 "description": "retry-safe key: a repeat with the same key and request gets the first answer",
                 "schema": {"type": "string", "pattern": _VALID_KEY.pattern},
             }
@@ -235,6 +240,15 @@ def _endpoint(ops: dict[str, Operation]) -> Callable[[Request], Awaitable[Respon
         except DomainError as exc:
             return domain_error_response(exc)
         key = request.headers.get(IDEMPOTENCY_HEADER)
+        if op.idempotency == "required":
+            if key is None or not _VALID_KEY.match(key):
+                return domain_error_response(
+                    InvalidInput(
+                        f"this request needs an {IDEMPOTENCY_HEADER} header (1-128 of A-Z a-z 0-9 . _ : -)",
+                        details={"header": IDEMPOTENCY_HEADER},
+                    )
+                )
+            return await _answer(op, ctx)
         if key is not None and request.method != "GET" and ctx.principal is not None:
             return await _idempotent(op, ctx, key)
         return await _answer(op, ctx)

@@ -15,6 +15,7 @@ from commerce.core.errors import Conflict, InvalidInput, NotFound
 from commerce.core.identity import Principal
 from commerce.core.money import Money
 from commerce.core.transitions import record_transition
+from commerce.orders.actions import set_open as set_sale_open
 from live.cart.models import Listing, ListingStatus
 from live.cart.transitions import LISTING
 from live.rooms.actions import actor_role, get_room, require_room_manager, room_event
@@ -166,6 +167,7 @@ async def set_status(
         {"listing_id": listing.id, "from": previous, "status": target},
         now,
     )
+    await set_sale_open(session, listing.id, target == ListingStatus.ON_SALE, now)
     if target == ListingStatus.OFF and room.explaining_listing_id == listing.id:
         room.explaining_listing_id = None
         room_event(session, room, "room.explaining", {"listing_id": None}, now)

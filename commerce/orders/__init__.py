@@ -1,0 +1,1 @@
+"""Orders: stock allotted to a sale, atomic deduction, the order lifecycle."""

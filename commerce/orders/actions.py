@@ -1,0 +1,144 @@
+"""Order actions inside a transaction: allotments, writing an order, moving it, what orders hold."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.core.errors import InvalidInput, NotFound
+from commerce.core.transitions import record_transition
+from commerce.orders.machine import Actor, check_move
+from commerce.orders.models import HOLDING, Allotment, Order, OrderStatus
+from commerce.orders.stock import Counters, SaleConfig
+
+
+def config_of(a: Allotment) -> SaleConfig:
+    return SaleConfig(a.sale_id, a.total, a.limit_per_user, a.starts_at, a.open)
+
+
+async def held(session: AsyncSession, sale_id: int) -> Counters:
+    """What the orders of a sale hold: the truth the stock counters are reconciled with."""
+    rows = await session.execute(
+        select(Order.buyer_id, func.sum(Order.quantity))
+        .where(Order.sale_id == sale_id, Order.status.in_(HOLDING))
+        .group_by(Order.buyer_id)
+    )
+    users = {u: int(n) for u, n in rows}
+    return Counters(sum(users.values()), users)
+
+
+async def set_allotment(
+    session: AsyncSession,
+    *,
+    sale_id: int,
+    shop_id: int,
+    total: int,
+    limit_per_user: int | None,
+    starts_at: datetime | None,
+    now: datetime,
+) -> Allotment:
+    """Create or change a sale's allotment; it cannot drop below the units orders already hold."""
+    a = await session.get(Allotment, sale_id, with_for_update=True)
+    holding = (await held(session, sale_id)).sold
+    if total < holding:
+        raise InvalidInput(
+            f"the stock cannot be set below the {holding} units already ordered",
+            details={"field": "stock", "min": holding},
+        )
+    if a is None:
+        a = Allotment(sale_id=sale_id, shop_id=shop_id, total=total, sold=holding, open=False, updated_at=now)
+        session.add(a)
+    a.total, a.limit_per_user, a.starts_at, a.updated_at = total, limit_per_user, starts_at, now
+    await session.flush()
+    return a
+
+
+async def set_open(session: AsyncSession, sale_id: int, open_: bool, now: datetime) -> Allotment | None:
+    a = await session.get(Allotment, sale_id, with_for_update=True)
+    if a is not None and a.open != open_:
+        a.open, a.updated_at = open_, now
+    return a
+
+
+async def by_key(session: AsyncSession, buyer_id: str, key: str) -> Order | None:
+    return await session.scalar(select(Order).where(Order.buyer_id == buyer_id, Order.idempotency_key == key))
+
+
+async def get_order(session: AsyncSession, order_id: int, *, for_update: bool = False) -> Order:
+    stmt = select(Order).where(Order.id == order_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    order = await session.scalar(stmt)
+    if order is None:
+        raise NotFound("order", order_id)
+    return order
+
+
+async def write_order(session: AsyncSession, order: Order, *, actor_role: str = Actor.BUYER) -> Order:
+    """Insert a new order (pending payment) and record its first state."""
+    session.add(order)
+    await session.flush()
+    await record_transition(
+        session,
+        entity="order",
+        entity_id=order.id,
+        from_state=None,
+        to_state=OrderStatus.PENDING_PAYMENT,
+        actor_id=order.buyer_id,
+        actor_role=actor_role,
+        at=order.created_at,
+    )
+    return order
+
+
+_STAMP = {
+    OrderStatus.PAID: "paid_at",
+    OrderStatus.SHIPPED: "shipped_at",
+    OrderStatus.DELIVERED: "delivered_at",
+    OrderStatus.COMPLETED: "finished_at",
+    OrderStatus.CANCELLED: "finished_at",
+    OrderStatus.CLOSED: "finished_at",
+}
+
+
+async def move(
+    session: AsyncSession,
+    order: Order,
+    target: OrderStatus,
+    *,
+    actor: Actor,
+    actor_id: str,
+    at: datetime,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> OrderStatus:
+    """Move the (locked) order; refuses illegal moves (409) and moves this actor may not make (403)."""
+    previous = order.status
+    check_move(previous, target, actor)
+    order.status = target
+    order.updated_at = at
+    setattr(order, _STAMP[target], at)
+    await record_transition(
+        session,
+        entity="order",
+        entity_id=order.id,
+        from_state=previous,
+        to_state=target,
+        actor_id=actor_id,
+        actor_role=actor,
+        at=at,
+        reason=reason,
+        data=data,
+    )
+    return previous
+
+
+def releases_stock(previous: OrderStatus, target: OrderStatus) -> bool:
+    return previous in HOLDING and target not in HOLDING
+
+
+def ship_deadline(shipped_at: datetime, auto_complete_days: int) -> datetime:
+    return shipped_at + timedelta(days=auto_complete_days)

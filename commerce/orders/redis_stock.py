@@ -1,0 +1,85 @@
+"""Stock counters in Redis: one Lua script checks on-sale, start, stock and the buyer's limit and takes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from commerce.orders.stock import (
+    INSUFFICIENT,
+    LIMIT,
+    NOT_OPEN,
+    NOT_STARTED,
+    SOLD_OUT,
+    UNKNOWN,
+    Counters,
+    SaleConfig,
+    Take,
+)
+
+_REASONS = {-1: UNKNOWN, -2: NOT_OPEN, -3: NOT_STARTED, -4: SOLD_OUT, -5: INSUFFICIENT, -6: LIMIT}
+
+
+def _script(name: str) -> str:
+    return (Path(__file__).parent / name).read_text()
+
+
+class RedisStock:
+    def __init__(self, url: str, *, prefix: str = "yc") -> None:
+        self._redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self._prefix = prefix
+        self._take = self._redis.register_script(_script("take.lua"))
+        self._give_back = self._redis.register_script(_script("give_back.lua"))
+
+    def _keys(self, sale_id: int) -> list[str]:
+        base = f"{self._prefix}:sale:{{{sale_id}}}"  # one hash slot for both keys
+        return [base, f"{base}:buyers"]
+
+    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime) -> Take:
+        code, left, units, wait_ms = await self._take(
+            keys=self._keys(sale_id), args=[user_id, qty, int(now.timestamp() * 1000)]
+        )
+        if code == 1:
+            return Take(True, int(left), user_units=int(units))
+        reason = _REASONS[int(code)]
+        wait = int(wait_ms) / 1000 if reason == NOT_STARTED else None
+        return Take(False, int(left), reason, seconds_to_start=wait, user_units=int(units))
+
+    async def give_back(self, sale_id: int, user_id: str, qty: int) -> int:
+        return int(await self._give_back(keys=self._keys(sale_id), args=[user_id, qty]))
+
+    async def configure(self, config: SaleConfig, counters: Counters | None = None) -> None:
+        sale, buyers = self._keys(config.sale_id)
+        fields: dict[str, int] = {
+            "total": config.total,
+            "limit": config.limit_per_user or 0,
+            "starts_ms": int(config.starts_at.timestamp() * 1000) if config.starts_at else 0,
+            "open": 1 if config.open else 0,
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if counters is not None:
+                fields["sold"] = counters.sold
+                pipe.delete(buyers)
+                if counters.users:
+                    pipe.hset(buyers, mapping=cast(Any, counters.users))
+            else:
+                pipe.hsetnx(sale, "sold", 0)
+            pipe.hset(sale, mapping=cast(Any, fields))
+            await pipe.execute()
+
+    async def counters(self, sale_id: int) -> Counters | None:
+        sale, buyers = self._keys(sale_id)
+        sold = await self._redis.hget(sale, "sold")
+        if sold is None:
+            return None
+        users = await self._redis.hgetall(buyers)
+        return Counters(
+            int(sold),
+            {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in users.items() if int(v)},
+        )
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,258 @@
+"""Buying: take stock from the ledger, write the order durably, give the stock back if the write fails;
+move orders and return their stock; close unpaid orders; reconcile the ledger with the orders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from commerce.core.database import Database
+from commerce.core.db import Clock
+from commerce.core.errors import IdempotencyMismatch, PurchaseRefused
+from commerce.orders import actions
+from commerce.orders.machine import Actor
+from commerce.orders.models import Allotment, Order, OrderStatus
+from commerce.orders.stock import INSUFFICIENT, LIMIT, NOT_OPEN, NOT_STARTED, SOLD_OUT, UNKNOWN, StockLedger
+
+log = logging.getLogger("yellowcart.orders")
+
+_MESSAGES = {
+    NOT_OPEN: "this product is not on sale",
+    NOT_STARTED: "the sale has not started yet",
+    SOLD_OUT: "sold out",
+    INSUFFICIENT: "not enough left for this quantity",
+    LIMIT: "you have reached the purchase limit for this product",
+    UNKNOWN: "this product is not on sale",
+}
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    created: bool  # False: the answer to a retry with the same Idempotency-Key
+    left: int | None  # units left after this purchase (None for a retry)
+
+
+@dataclass(frozen=True)
+class Moved:
+    order: Order
+    previous: OrderStatus
+    left: int | None  # units of the sale left after stock came back, if it did
+
+
+@dataclass(frozen=True)
+class Drift:
+    sale_id: int
+    ledger_sold: int | None
+    orders_sold: int
+    users: dict[str, tuple[int, int]] = field(default_factory=dict)  # user -> (ledger, orders)
+
+
+class OrderService:
+    def __init__(
+        self,
+        db: Database,
+        stock: StockLedger,
+        clock: Clock,
+        *,
+        pay_minutes: float = 15,
+        auto_complete_days: int = 10,
+    ) -> None:
+        self.db = db
+        self.stock = stock
+        self.clock = clock
+        self.pay_timeout = timedelta(minutes=pay_minutes)
+        self.auto_complete_days = auto_complete_days
+
+    async def replay(self, buyer_id: str, key: str, request_hash: str) -> Order | None:
+        """The order an earlier request with this key placed (refusing a different request), if any."""
+        async with self.db.read() as s:
+            existing = await actions.by_key(s, buyer_id, key)
+        if existing is not None and existing.request_hash != request_hash:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used for a different order",
+                details={"key": key, "order_id": existing.id},
+            )
+        return existing
+
+    async def mirror(self, sale_id: int) -> None:
+        """Give the ledger the sale's configuration as the database has it now (after a commit)."""
+        async with self.db.read() as s:
+            a = await s.get(Allotment, sale_id)
+            config = actions.config_of(a) if a is not None else None
+        if config is not None:
+            await self.stock.configure(config)
+
+    async def purchase(self, draft: Order) -> Placed:
+        """Place ``draft`` (an unsaved pending order carrying the buyer's key and request hash)."""
+        async with self.db.read() as s:
+            existing = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
+        if existing is not None:
+            return self._replay(existing, draft)
+        now = self.clock()
+        take = await self.stock.take(draft.sale_id, draft.buyer_id, draft.quantity, now)
+        if take.reason == UNKNOWN:  # the ledger lost the sale (Redis flushed): restore it from the orders
+            await self.resync(draft.sale_id)
+            take = await self.stock.take(draft.sale_id, draft.buyer_id, draft.quantity, now)
+            if take.reason == UNKNOWN:
+                raise PurchaseRefused(
+                    NOT_OPEN, "no stock has been allotted to this product", details={"left": 0}
+                )
+        if not take.ok:
+            assert take.reason is not None
+            details: dict[str, Any] = {"left": take.left}
+            if take.seconds_to_start is not None:
+                details["seconds_to_start"] = round(take.seconds_to_start, 3)
+            if take.reason == LIMIT:
+                details["you_hold"] = take.user_units
+            raise PurchaseRefused(take.reason, _MESSAGES[take.reason], details=details)
+        draft.status = OrderStatus.PENDING_PAYMENT
+        draft.created_at = draft.updated_at = now
+        draft.pay_by = now + self.pay_timeout
+        try:
+            async with self.db.transaction() as s:
+                order = await actions.write_order(s, draft)
+        except IntegrityError:
+            await self._give_back(draft.sale_id, draft.buyer_id, draft.quantity)
+            async with self.db.read() as s:
+                twin = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
+            if twin is None:
+                raise
+            return self._replay(twin, draft)
+        except BaseException:
+            await asyncio.shield(self._give_back(draft.sale_id, draft.buyer_id, draft.quantity))
+            raise
+        return Placed(order, True, take.left)
+
+    def _replay(self, existing: Order, draft: Order) -> Placed:
+        if existing.request_hash != draft.request_hash:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used for a different order",
+                details={"key": draft.idempotency_key, "order_id": existing.id},
+            )
+        return Placed(existing, False, None)
+
+    async def _give_back(self, sale_id: int, user_id: str, qty: int) -> int | None:
+        try:
+            return await self.stock.give_back(sale_id, user_id, qty)
+        except Exception:  # the orders stay the truth; reconciliation repairs the counter
+            log.exception("could not return stock; reconciliation will", extra={"sale_id": sale_id})
+            return None
+
+    async def move(
+        self,
+        order_id: int,
+        target: OrderStatus,
+        *,
+        actor: Actor,
+        actor_id: str,
+        reason: str | None = None,
+        check: Callable[[Order], None] | None = None,
+        changes: dict[str, Any] | None = None,
+    ) -> Moved:
+        """Move an order (after ``check`` approves the caller); stock comes back after the commit."""
+        async with self.db.transaction() as s:
+            order = await actions.get_order(s, order_id, for_update=True)
+            if check is not None:
+                check(order)
+            now = self.clock()
+            for name, value in (changes or {}).items():
+                setattr(order, name, value)
+            if target == OrderStatus.SHIPPED:
+                order.complete_by = actions.ship_deadline(now, self.auto_complete_days)
+            previous = await actions.move(
+                s, order, target, actor=actor, actor_id=actor_id, at=now, reason=reason, data=changes
+            )
+        left = None
+        if actions.releases_stock(previous, target):
+            left = await self._give_back(order.sale_id, order.buyer_id, order.quantity)
+        return Moved(order, previous, left)
+
+    async def due(self, status: OrderStatus, limit: int = 500) -> list[int]:
+        """Orders whose timer ran out: unpaid past ``pay_by``, or shipped/delivered past ``complete_by``."""
+        now = self.clock()
+        async with self.db.read() as s:
+            if status == OrderStatus.PENDING_PAYMENT:
+                stmt = select(Order.id).where(Order.status == status, Order.pay_by <= now)
+            else:
+                stmt = select(Order.id).where(Order.status == status, Order.complete_by <= now)
+            return list(await s.scalars(stmt.order_by(Order.id).limit(limit)))
+
+    async def sweep(self) -> list[Moved]:
+        """Close unpaid orders past their deadline and complete delivered ones past theirs."""
+        moved: list[Moved] = []
+        plan = [
+            (OrderStatus.PENDING_PAYMENT, OrderStatus.CLOSED, "unpaid in time"),
+            (OrderStatus.SHIPPED, OrderStatus.DELIVERED, "delivery assumed after the receipt period"),
+            (OrderStatus.DELIVERED, OrderStatus.COMPLETED, "receipt period over"),
+        ]
+        for status, target, reason in plan:
+            for order_id in await self.due(status):
+                try:
+                    moved.append(
+                        await self.move(
+                            order_id, target, actor=Actor.SYSTEM, actor_id="system", reason=reason
+                        )
+                    )
+                except Exception:  # moved meanwhile (paid, cancelled) or a transient failure: next sweep
+                    log.info("sweep skipped an order", extra={"order_id": order_id}, exc_info=True)
+        return moved
+
+    async def resync(self, sale_id: int) -> None:
+        """Give the ledger the sale's configuration and the units its orders hold."""
+        async with self.db.read() as s:
+            a = await s.get(Allotment, sale_id)
+            if a is None:
+                return
+            truth = await actions.held(s, sale_id)
+            config = actions.config_of(a)
+        await self.stock.configure(config, truth)
+
+    async def drift(self, sale_id: int) -> Drift | None:
+        async with self.db.read() as s:
+            truth = await actions.held(s, sale_id)
+        counters = await self.stock.counters(sale_id)
+        users = {
+            u: ((counters.users.get(u, 0) if counters else 0), truth.users.get(u, 0))
+            for u in set(truth.users) | set(counters.users if counters else {})
+        }
+        users = {u: pair for u, pair in users.items() if pair[0] != pair[1]}
+        if counters is not None and counters.sold == truth.sold and not users:
+            return None
+        return Drift(sale_id, counters.sold if counters else None, truth.sold, users)
+
+    async def reconcile(
+        self, sale_ids: list[int] | None = None, *, settle_seconds: float = 1.0
+    ) -> list[Drift]:
+        """Repair counters that disagree with the orders. A difference must persist unchanged for
+        ``settle_seconds`` (a purchase in flight has taken stock but not written its order yet)."""
+        if sale_ids is None:
+            async with self.db.read() as s:
+                sale_ids = list(await s.scalars(select(Allotment.sale_id).where(Allotment.open.is_(True))))
+        first = {d.sale_id: d for d in [await self.drift(i) for i in sale_ids] if d is not None}
+        if not first:
+            return []
+        if settle_seconds:
+            await asyncio.sleep(settle_seconds)
+        repaired: list[Drift] = []
+        for sale_id, seen in first.items():
+            again = await self.drift(sale_id)
+            if again is not None and again == seen:
+                await self.resync(sale_id)
+                log.warning(
+                    "stock counters repaired",
+                    extra={
+                        "sale_id": sale_id,
+                        "ledger_sold": seen.ledger_sold,
+                        "orders_sold": seen.orders_sold,
+                    },
+                )
+                repaired.append(seen)
+        return repaired

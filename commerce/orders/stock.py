@@ -1,0 +1,204 @@
+"""Stock ledgers: take units of a sale for a buyer atomically (on sale, started, in stock, within the
+buyer's limit), give them back, and expose the counters for reconciliation.
+
+``DatabaseStock`` (the embedded default) does it with one conditional update and an upsert in one
+transaction; ``RedisStock`` (``commerce.orders.redis_stock``) with one Lua script. The allotment's
+configuration (total, limit, start, open) lives in the database; a ledger mirrors it via ``configure``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.core.database import Database
+from commerce.orders.models import Allotment, AllotmentBuyer
+
+# why a take was refused
+NOT_OPEN = "not_on_sale"
+NOT_STARTED = "not_started"
+SOLD_OUT = "sold_out"
+INSUFFICIENT = "insufficient_stock"
+LIMIT = "limit_reached"
+UNKNOWN = "unknown_sale"  # the ledger has no record of the sale (e.g. Redis lost it): configure first
+
+
+@dataclass(frozen=True)
+class Take:
+    ok: bool
+    left: int  # units left after the take (ok) or now (refused)
+    reason: str | None = None
+    seconds_to_start: float | None = None
+    user_units: int = 0  # units the buyer holds after the take (ok) or now (refused)
+
+
+@dataclass(frozen=True)
+class SaleConfig:
+    sale_id: int
+    total: int
+    limit_per_user: int | None
+    starts_at: datetime | None
+    open: bool
+
+
+@dataclass(frozen=True)
+class Counters:
+    sold: int
+    users: dict[str, int]
+
+
+class StockLedger(Protocol):
+    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime) -> Take: ...
+
+    async def give_back(self, sale_id: int, user_id: str, qty: int) -> int:
+        """Return units (a failed order write, a cancellation, an unpaid close); the units left."""
+        ...
+
+    async def configure(self, config: SaleConfig, counters: Counters | None = None) -> None:
+        """Mirror the sale's configuration; ``counters`` also resets sold and per-user units."""
+        ...
+
+    async def counters(self, sale_id: int) -> Counters | None: ...
+
+    async def close(self) -> None: ...
+
+
+def _upsert(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+class _Refused(Exception):
+    def __init__(self, take: Take) -> None:
+        self.take = take
+
+
+class DatabaseStock:
+    """Counters in the ``sale_allotments`` rows; a take is one short write transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime) -> Take:
+        try:
+            async with self._db.transaction() as s:
+                return await self._take(s, sale_id, user_id, qty, now)
+        except _Refused as refused:  # raised inside: the transaction rolled back
+            return refused.take
+
+    async def _take(self, s: AsyncSession, sale_id: int, user_id: str, qty: int, now: datetime) -> Take:
+        row = (
+            await s.execute(
+                update(Allotment)
+                .where(
+                    Allotment.sale_id == sale_id,
+                    Allotment.open.is_(True),
+                    Allotment.sold + qty <= Allotment.total,
+                    or_(Allotment.starts_at.is_(None), Allotment.starts_at <= now),
+                )
+                .values(sold=Allotment.sold + qty)
+                .returning(Allotment.total - Allotment.sold, Allotment.limit_per_user)
+                .execution_options(synchronize_session=False)
+            )
+        ).first()
+        if row is None:
+            raise _Refused(await self._why(s, sale_id, user_id, qty, now))
+        left, limit = int(row[0]), row[1]
+        insert = _upsert(s)
+        stmt = insert(AllotmentBuyer).values(sale_id=sale_id, user_id=user_id, units=qty)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[AllotmentBuyer.sale_id, AllotmentBuyer.user_id],
+            set_={"units": AllotmentBuyer.units + qty},
+        ).returning(AllotmentBuyer.units)
+        units = int((await s.execute(stmt)).scalar_one())
+        if limit is not None and units > limit:
+            raise _Refused(Take(False, left + qty, LIMIT, user_units=units - qty))
+        return Take(True, left, user_units=units)
+
+    async def _why(self, s: AsyncSession, sale_id: int, user_id: str, qty: int, now: datetime) -> Take:
+        a = await s.get(Allotment, sale_id)
+        if a is None:
+            return Take(False, 0, UNKNOWN)
+        left = a.total - a.sold
+        units = await s.scalar(
+            select(AllotmentBuyer.units).where(
+                AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.user_id == user_id
+            )
+        )
+        if not a.open:
+            return Take(False, left, NOT_OPEN, user_units=units or 0)
+        if a.starts_at is not None and a.starts_at > now:
+            wait = (a.starts_at - now).total_seconds()
+            return Take(False, left, NOT_STARTED, seconds_to_start=wait, user_units=units or 0)
+        return Take(False, left, SOLD_OUT if left <= 0 else INSUFFICIENT, user_units=units or 0)
+
+    async def give_back(self, sale_id: int, user_id: str, qty: int) -> int:
+        async with self._db.transaction() as s:
+            left = (
+                await s.execute(
+                    update(Allotment)
+                    .where(Allotment.sale_id == sale_id)
+                    .values(sold=Allotment.sold - qty)
+                    .returning(Allotment.total - Allotment.sold)
+                    .execution_options(synchronize_session=False)
+                )
+            ).scalar_one()
+            await s.execute(
+                update(AllotmentBuyer)
+                .where(AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.user_id == user_id)
+                .values(units=AllotmentBuyer.units - qty)
+                .execution_options(synchronize_session=False)
+            )
+            return int(left)
+
+    async def configure(self, config: SaleConfig, counters: Counters | None = None) -> None:
+        if counters is None:
+            return  # the configuration is the database row itself
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(Allotment)
+                .where(Allotment.sale_id == config.sale_id)
+                .values(sold=counters.sold)
+                .execution_options(synchronize_session=False)
+            )
+            rows = list(
+                await s.scalars(select(AllotmentBuyer).where(AllotmentBuyer.sale_id == config.sale_id))
+            )
+            for b in rows:
+                b.units = counters.users.get(b.user_id, 0)
+            known = {b.user_id for b in rows}
+            for user, units in counters.users.items():
+                if user not in known:
+                    s.add(AllotmentBuyer(sale_id=config.sale_id, user_id=user, units=units))
+
+    async def counters(self, sale_id: int) -> Counters | None:
+        async with self._db.read() as s:
+            a = await s.get(Allotment, sale_id)
+            if a is None:
+                return None
+            rows = await s.execute(
+                select(AllotmentBuyer.user_id, AllotmentBuyer.units).where(
+                    AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.units != 0
+                )
+            )
+            return Counters(a.sold, {u: int(n) for u, n in rows})
+
+    async def close(self) -> None:
+        return None
+
+
+def create_stock(url: str | None, db: Database, *, prefix: str = "yc") -> StockLedger:
+    """``None``/``memory://``: the database's own counters; ``redis://``: counters in Redis."""
+    scheme = (url or "memory://").split("://", 1)[0].lower()
+    if scheme == "memory":
+        return DatabaseStock(db)
+    if scheme in {"redis", "rediss", "unix"}:
+        from commerce.orders.redis_stock import RedisStock
+
+        assert url is not None
+        return RedisStock(url, prefix=prefix)
+    raise ValueError(f"unsupported stock URL scheme {scheme!r}; use memory:// or redis://")

@@ -1,0 +1,190 @@
+"""Room-side rules around orders (the room is live, the listing is on sale, the SKU is the listing's)
+and the listing flips that stock causes: sold out when the last unit goes, back on sale when it returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.catalog.models import Product, Sku
+from commerce.core.db import Clock
+from commerce.core.errors import Conflict, InvalidInput, NotFound, PurchaseRefused
+from commerce.core.identity import Principal
+from commerce.core.transitions import TransitionRecord, record_transition
+from commerce.orders import actions as orders
+from commerce.orders.machine import Actor
+from commerce.orders.models import Allotment, Order
+from live.cart.models import Listing, ListingStatus
+from live.rooms.actions import actor_role, get_room, require_room_manager, room_event
+from live.rooms.models import RoomState
+from live.rooms.transitions import FINAL
+
+SYSTEM = "system"
+
+
+async def configure_stock(
+    session: AsyncSession,
+    actor: Principal,
+    room_id: int,
+    listing_id: int,
+    *,
+    stock: int,
+    limit_per_user: int | None,
+    starts_at: datetime | None,
+    clock: Clock,
+) -> Allotment:
+    """The room's shop sets the units allotted to a listing, the per-buyer limit and the sale's start."""
+    room = await get_room(session, room_id, for_update=True)
+    member = await require_room_manager(session, room, actor)
+    if room.state in FINAL:
+        raise Conflict(f"room {room_id} is {room.state}; its cart can no longer change")
+    listing = await _listing(session, room_id, listing_id)
+    now = clock()
+    a = await orders.set_allotment(
+        session,
+        sale_id=listing.id,
+        shop_id=room.shop_id,
+        total=stock,
+        limit_per_user=limit_per_user,
+        starts_at=starts_at,
+        now=now,
+    )
+    a.open = listing.status == ListingStatus.ON_SALE
+    room_event(
+        session,
+        room,
+        "listing.stock",
+        {
+            "listing_id": listing.id,
+            "stock": stock,
+            "limit_per_user": limit_per_user,
+            "starts_at": starts_at.isoformat() if starts_at else None,
+            "by": actor_role(member),
+        },
+        now,
+    )
+    return a
+
+
+async def listing_in_room(session: AsyncSession, room_id: int, listing_id: int) -> Listing:
+    return await _listing(session, room_id, listing_id)
+
+
+async def _listing(session: AsyncSession, room_id: int, listing_id: int, *, lock: bool = False) -> Listing:
+    stmt = select(Listing).where(Listing.id == listing_id, Listing.room_id == room_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    listing = await session.scalar(stmt)
+    if listing is None:
+        raise NotFound("listing", listing_id)
+    return listing
+
+
+async def draft_order(
+    session: AsyncSession,
+    buyer: Principal,
+    room_id: int,
+    listing_id: int,
+    *,
+    sku_id: int,
+    quantity: int,
+    address: dict[str, Any],
+    key: str,
+    request_hash: str,
+) -> Order:
+    """Check what the room says (live, listing on sale, the SKU belongs to it) and build the order."""
+    room = await get_room(session, room_id)
+    if room.state in FINAL:
+        raise PurchaseRefused("room_ended", f"room {room_id} has ended", details={"room_state": room.state})
+    if room.state != RoomState.LIVE:
+        raise PurchaseRefused("room_not_live", f"room {room_id} is not live yet")
+    listing = await _listing(session, room_id, listing_id)
+    if listing.status == ListingStatus.SOLD_OUT:
+        raise PurchaseRefused("sold_out", "sold out", details={"left": 0})
+    if listing.status != ListingStatus.ON_SALE:
+        raise PurchaseRefused(
+            "not_on_sale", "this product is not on sale", details={"status": listing.status}
+        )
+    sku = await session.scalar(select(Sku).where(Sku.id == sku_id, Sku.product_id == listing.product_id))
+    if sku is None:
+        raise InvalidInput(
+            f"SKU {sku_id} is not one of this listing's product's SKUs", details={"field": "sku_id"}
+        )
+    product = await session.get(Product, listing.product_id)
+    assert product is not None
+    price = listing.live_price_minor if listing.live_price_minor is not None else sku.price_minor
+    return Order(
+        buyer_id=buyer.user_id,
+        buyer_name=buyer.name[:100],
+        idempotency_key=key,
+        request_hash=request_hash,
+        shop_id=room.shop_id,
+        sale_id=listing.id,
+        room_id=room.id,
+        streamer_id=room.streamer_id,
+        product_id=product.id,
+        sku_id=sku.id,
+        title=product.title,
+        sku_attributes=sku.attributes,
+        quantity=quantity,
+        unit_price_minor=price,
+        total_minor=price * quantity,
+        currency=listing.currency,
+        address=address,
+    )
+
+
+async def sold_out(session: AsyncSession, room_id: int, listing_id: int, clock: Clock) -> bool:
+    """The last unit went: the listing turns sold_out for everyone (if it is still on sale)."""
+    return await _flip(session, room_id, listing_id, ListingStatus.ON_SALE, ListingStatus.SOLD_OUT, clock)
+
+
+async def back_on_sale(session: AsyncSession, room_id: int, listing_id: int, clock: Clock) -> bool:
+    """Stock came back to a listing that sold out by itself: it goes back on sale (not if the streamer
+    marked it sold out, nor after the room ended)."""
+    last = await session.scalar(
+        select(TransitionRecord)
+        .where(TransitionRecord.entity == "listing", TransitionRecord.entity_id == listing_id)
+        .order_by(TransitionRecord.id.desc())
+        .limit(1)
+    )
+    if last is None or last.actor_id != SYSTEM or last.to_state != ListingStatus.SOLD_OUT:
+        return False
+    return await _flip(session, room_id, listing_id, ListingStatus.SOLD_OUT, ListingStatus.ON_SALE, clock)
+
+
+async def _flip(
+    session: AsyncSession,
+    room_id: int,
+    listing_id: int,
+    expected: ListingStatus,
+    target: ListingStatus,
+    clock: Clock,
+) -> bool:
+    room = await get_room(session, room_id, for_update=True)
+    if room.state != RoomState.LIVE:
+        return False
+    listing = await _listing(session, room_id, listing_id, lock=True)
+    if listing.status != expected:
+        return False
+    now = clock()
+    listing.status, listing.updated_at = target, now
+    await record_transition(
+        session,
+        entity="listing",
+        entity_id=listing.id,
+        from_state=expected,
+        to_state=target,
+        actor_id=SYSTEM,
+        actor_role=Actor.SYSTEM,
+        at=now,
+        reason="stock" if target == ListingStatus.SOLD_OUT else "stock returned",
+    )
+    room_event(
+        session, room, "listing.status", {"listing_id": listing.id, "from": expected, "status": target}, now
+    )
+    await orders.set_open(session, listing.id, target == ListingStatus.ON_SALE, now)
+    return True

@@ -1,0 +1,222 @@
+"""Buying in the room through the HTTP API, on the embedded default (SQLite, stock counters in the
+database) and on PostgreSQL + Redis (stock counters in one Redis Lua script)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from commerce.core.identity import Role
+from commerce.orders import actions as order_actions
+from commerce.orders.models import Order
+from tests.e2e.channel import Viewer, serve
+from tests.e2e.world import STAFF, ShopWorld, ok, qualified_shop, scheduled_room
+from tests.support import IN_CI, Client, FakeClock, make_services, reachable, redis_url
+
+ADDRESS = {
+    "name": "Wang Fang",
+    "phone": "+86 139 0000 0000",
+    "line1": "1 Nanjing Road",
+    "city": "Shanghai",
+    "country": "CN",
+}
+
+
+@pytest.fixture(params=["embedded", "postgresql+redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    """The embedded default, or PostgreSQL with the stock ledger and broker on Redis."""
+    if request.param == "embedded":
+        return request.getfixturevalue("sqlite_template").fresh(tmp_path), {}
+    if not reachable(redis_url(), 6379):
+        if IN_CI:
+            pytest.fail("Redis is required in CI")
+        pytest.skip("Redis not reachable")
+    db_url = request.getfixturevalue("postgresql_template").fresh(tmp_path)
+    return db_url, {"redis_url": redis_url(), "redis_prefix": f"ycbuy{os.getpid()}{uuid.uuid4().hex[:6]}"}
+
+
+@pytest.fixture
+async def shop(backend: tuple[str, dict[str, Any]], clock: FakeClock) -> AsyncIterator[Client]:
+    db_url, overrides = backend
+    services = make_services(db_url, clock, **overrides)
+    await services.hub.start()
+    services.relay.start()
+    c = Client(services)
+    try:
+        yield c
+    finally:
+        await c.aclose()
+        await services.relay.stop()
+        await services.hub.stop()
+        await services.orders.stock.close()
+        await services.db.dispose()
+
+
+async def _sale(c: Client, stock: int, limit: int | None = 1) -> tuple[ShopWorld, int, int, int]:
+    """A live room with one listing on sale: returns the world, room id, listing id and a SKU id."""
+    w = await qualified_shop(c, products=1)
+    room = await scheduled_room(c, w)
+    rid, lid = room["id"], room["listing_ids"][0]
+    await ok(await c.call("POST", f"/rooms/{rid}/start", w.streamer))
+    await ok(
+        await c.call(
+            "PUT",
+            f"/rooms/{rid}/listings/{lid}/stock",
+            w.operator,
+            json={"stock": stock, "limit_per_user": limit},
+        )
+    )
+    await ok(
+        await c.call("POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": "on_sale"})
+    )
+    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
+    sku = cart["listings"][0]["skus"][0]["id"]
+    return w, rid, lid, sku
+
+
+def _buy(c: Client, rid: int, lid: int, user: str, key: str, sku: int, qty: int = 1) -> Any:
+    return c.call(
+        "POST",
+        f"/rooms/{rid}/listings/{lid}/orders",
+        (user, Role.VIEWER),
+        json={"sku_id": sku, "quantity": qty, "address": ADDRESS},
+        headers={"Idempotency-Key": key},
+    )
+
+
+async def test_a_thousand_attempts_on_a_hundred_units(shop: Client) -> None:
+    c = shop
+    _w, rid, lid, sku = await _sale(c, stock=100, limit=1)
+    async with (
+        serve(c.services) as base, Viewer.connect(f"{base}/ws/rooms/{rid}") as v1,
+        Viewer.connect(f"{base}/ws/rooms/{rid}") as v2,
+    ):
+        attempts = [(f"buyer-{i % 500}", f"k-{i}") for i in range(1000)]
+        answers = await asyncio.gather(*(_buy(c, rid, lid, u, k, sku) for u, k in attempts))
+        codes = Counter(a.status_code for a in answers)
+        assert codes[201] == 100 and codes[201] + codes[409] == 1000, codes
+        reasons = Counter(a.json()["error"]["code"] for a in answers if a.status_code == 409)
+        assert set(reasons) <= {"sold_out", "limit_reached", "not_on_sale"}, reasons
+        await c.services.relay.drain()
+        for v in (v1, v2):
+            await v.until(lambda v: any(e.get("status") == "sold_out" for e in v.state))
+            await asyncio.sleep(0)  # nothing further pending: the flip arrives once
+            flips = [e for e in v.state if e.get("listing_id") == lid and e.get("status") == "sold_out"]
+            assert len(flips) == 1
+    async with c.services.db.read() as s:
+        held = await order_actions.held(s, lid)
+    assert held.sold == 100 and max(held.users.values()) == 1
+    stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
+    assert stock["stock"] == 100 and stock["sold"] == 100
+    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
+    assert cart["listings"][0]["status"] == "sold_out"
+    # retries of the winners with the same keys: the same orders, nothing new
+    winners = [(u, k) for (u, k), a in zip(attempts, answers, strict=True) if a.status_code == 201]
+    first = {a.json()["id"] for a in answers if a.status_code == 201}
+    again = await asyncio.gather(*(_buy(c, rid, lid, u, k, sku) for u, k in winners[:20]))
+    assert all(a.status_code == 200 and a.json()["id"] in first for a in again)
+    async with c.services.db.read() as s:
+        assert (await order_actions.held(s, lid)).sold == 100
+    assert await c.services.orders.reconcile([lid], settle_seconds=0) == []
+
+
+async def test_refusals_name_the_reason(shop: Client, clock: FakeClock) -> None:
+    c = shop
+    w, rid, lid, sku = await _sale(c, stock=3, limit=2)
+    r = await _buy(c, rid, lid, "u1", "a", sku, qty=3)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "limit_reached"
+    await ok(await _buy(c, rid, lid, "u1", "b", sku, qty=2), 201)
+    r = await _buy(c, rid, lid, "u2", "c", sku, qty=2)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "insufficient_stock"
+    assert r.json()["error"]["details"]["left"] == 1
+    r = await _buy(c, rid, lid, "u1", "b", sku, qty=1)  # the same key with another body
+    assert r.status_code == 422 or r.status_code == 409
+    assert r.json()["error"]["code"] == "idempotency_mismatch"
+    r = await c.call(
+        "POST",
+        f"/rooms/{rid}/listings/{lid}/orders",
+        ("u3", Role.VIEWER),
+        json={"sku_id": sku, "quantity": 1, "address": ADDRESS},
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"]["header"] == "Idempotency-Key"
+    r = await _buy(c, rid, lid, "u3", "d", 999_999)
+    assert r.status_code == 422
+    bad = {**ADDRESS, "country": "China"}
+    r = await c.call(
+        "POST",
+        f"/rooms/{rid}/listings/{lid}/orders",
+        ("u3", Role.VIEWER),
+        json={"sku_id": sku, "quantity": 1, "address": bad},
+        headers={"Idempotency-Key": "e"},
+    )
+    assert r.status_code == 422
+    # a countdown: not started yet, with the seconds left
+    start = clock() + __import__("datetime").timedelta(seconds=90)
+    await ok(
+        await c.call(
+            "PUT",
+            f"/rooms/{rid}/listings/{lid}/stock",
+            w.operator,
+            json={"stock": 3, "limit_per_user": 2, "starts_at": start.isoformat()},
+        )
+    )
+    r = await _buy(c, rid, lid, "u4", "f", sku)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_started"
+    assert r.json()["error"]["details"]["seconds_to_start"] == 90
+    r = await c.call(
+        "PUT", f"/rooms/{rid}/listings/{lid}/stock", w.operator, json={"stock": 1, "limit_per_user": 2}
+    )
+    assert r.status_code == 422  # below the 2 units already ordered
+    await ok(await c.call("POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": "off"}))
+    r = await _buy(c, rid, lid, "u4", "g", sku)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_on_sale"
+    await ok(await c.call("POST", f"/rooms/{rid}/end", w.streamer))
+    r = await _buy(c, rid, lid, "u4", "h", sku)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "room_ended"
+    r = await _buy(c, rid, lid, "u1", "b", sku, qty=2)  # a retry still answers after the room ended
+    assert r.status_code == 200
+    for who in (("st-a", Role.VIEWER), STAFF):
+        r = await c.call("PUT", f"/rooms/{rid}/listings/{lid}/stock", who, json={"stock": 5})
+        assert r.status_code in (403, 409)
+
+
+async def test_a_failed_order_write_returns_the_stock(shop: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = shop
+    _w, rid, lid, sku = await _sale(c, stock=5, limit=None)
+
+    async def broken_write(session: Any, order: Order, **kw: Any) -> Order:
+        raise ConnectionResetError("database went away mid-write")
+
+    monkeypatch.setattr(order_actions, "write_order", broken_write)
+    with pytest.raises(ConnectionResetError):
+        await _buy(c, rid, lid, "u1", "k1", sku, qty=2)
+    monkeypatch.undo()
+    stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
+    assert stock["sold"] == 0  # the deducted units came back
+    assert await c.services.orders.reconcile([lid], settle_seconds=0) == []
+    await ok(await _buy(c, rid, lid, "u1", "k1", sku, qty=5), 201)  # all five can still be bought
+
+
+async def test_cancelling_the_last_order_puts_a_sold_out_listing_back_on_sale(shop: Client) -> None:
+    c = shop
+    _w, rid, lid, sku = await _sale(c, stock=1, limit=1)
+    order = await ok(await _buy(c, rid, lid, "u1", "k1", sku), 201)
+    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
+    assert cart["listings"][0]["status"] == "sold_out"
+    r = await c.call("POST", f"/orders/{order['id']}/cancel", ("u2", Role.VIEWER), json={})
+    assert r.status_code == 404  # someone else's order
+    done = await ok(await c.call("POST", f"/orders/{order['id']}/cancel", ("u1", Role.VIEWER), json={}))
+    assert done["status"] == "cancelled"
+    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
+    assert cart["listings"][0]["status"] == "on_sale"
+    again = await ok(await _buy(c, rid, lid, "u1", "k2", sku), 201)  # the limit counts held units only
+    assert again["id"] != order["id"]
+    r = await c.call("POST", f"/orders/{order['id']}/cancel", ("u1", Role.VIEWER), json={})
+    assert r.status_code == 409 and r.json()["error"]["details"]["allowed"] == []
