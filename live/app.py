@@ -29,6 +29,7 @@ from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
 from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
+from live.ordering.jobs import OrderJobs
 from live.rooms.actions import record_audience
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
@@ -111,6 +112,8 @@ def create_app(
             log.warning("JWT_SECRET is not set: using the development secret; never do this in production")
         await services.hub.start()
         services.relay.start()
+        jobs = OrderJobs(services)
+        jobs.start()
         log.info(
             "yellowcart started", extra={"database": services.db.dialect, "redis": bool(settings.redis_url)}
         )
@@ -118,10 +121,12 @@ def create_app(
             yield
         finally:
             log.info("yellowcart shutting down")
+            await jobs.stop()
             await services.relay.stop()
             await services.hub.stop()
             if services.redis is not None:
                 await services.redis.aclose()
+            await services.orders.stock.close()
             await services.db.dispose()
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -96,6 +96,11 @@ class Metrics:
         self.orders = Counter(
             "yellowcart_orders_total", "order requests by outcome", ["outcome"], registry=self.registry
         )
+        self.stock_repairs = Counter(
+            "yellowcart_stock_repairs_total",
+            "stock counters found to disagree with the orders and repaired",
+            registry=self.registry,
+        )
         self.ws_frames = Counter(
             "yellowcart_ws_frames_total", "frames queued to viewers", registry=self.registry
         )

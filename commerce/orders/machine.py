@@ -33,7 +33,7 @@ MOVERS: dict[tuple[S, S], frozenset[Actor]] = {
     (S.PAID, S.SHIPPED): frozenset({Actor.SHOP}),
     (S.PAID, S.CLOSED): frozenset({Actor.SYSTEM}),  # refunded in full
     (S.SHIPPED, S.DELIVERED): frozenset({Actor.SHOP, Actor.STAFF, Actor.SYSTEM}),
-    (S.SHIPPED, S.COMPLETED): frozenset({Actor.BUYER}),  # the buyer confirms receipt early
+    (S.SHIPPED, S.COMPLETED): frozenset({Actor.BUYER, Actor.SYSTEM}),  # receipt confirmed, or time is up
     (S.DELIVERED, S.COMPLETED): frozenset({Actor.BUYER, Actor.SYSTEM}),
 }
 assert set(MOVERS) == {(a, b) for a, targets in ORDER.table.items() for b in targets}

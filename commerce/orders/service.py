@@ -190,7 +190,7 @@ class OrderService:
         moved: list[Moved] = []
         plan = [
             (OrderStatus.PENDING_PAYMENT, OrderStatus.CLOSED, "unpaid in time"),
-            (OrderStatus.SHIPPED, OrderStatus.DELIVERED, "delivery assumed after the receipt period"),
+            (OrderStatus.SHIPPED, OrderStatus.COMPLETED, "receipt period over"),
             (OrderStatus.DELIVERED, OrderStatus.COMPLETED, "receipt period over"),
         ]
         for status, target, reason in plan:

@@ -14,7 +14,6 @@ from commerce.core.identity import Principal, Role
 from commerce.core.transitions import history
 from commerce.orders.machine import MOVERS, ORDER, Actor
 from commerce.orders.models import Allotment, Order, OrderStatus
-from commerce.orders.service import Moved
 from commerce.shops.actions import membership, require_operator
 from commerce.shops.models import MemberRole
 from live.api.errors import error_body
@@ -34,8 +33,8 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.container import Services
 from live.ordering import actions
+from live.ordering.jobs import stock_returned
 
 api = Api()
 TAGS = ["orders"]
@@ -85,17 +84,6 @@ def _pick(order: Order, target: OrderStatus, capacities: set[Actor]) -> Actor:
         if actor in movers:
             return actor
     return next(iter(capacities))  # refused by check_move with the allowed actors named
-
-
-async def stock_returned(services: Services, moved: Moved) -> None:
-    """Stock came back (a cancellation, an unpaid close): a listing that sold out by itself reopens."""
-    order = moved.order
-    if moved.left is None or moved.left <= 0 or order.room_id is None:
-        return
-    async with services.db.transaction() as s:
-        flipped = await actions.back_on_sale(s, order.room_id, order.sale_id, services.clock)
-    if flipped:
-        await services.orders.mirror(order.sale_id)
 
 
 async def _move(ctx: Ctx, order_id: int, target: OrderStatus, **kw: Any) -> OrderOut:

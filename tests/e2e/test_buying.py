@@ -15,7 +15,9 @@ import pytest
 
 from commerce.core.identity import Role
 from commerce.orders import actions as order_actions
-from commerce.orders.models import Order
+from commerce.orders.machine import Actor
+from commerce.orders.models import Order, OrderStatus
+from live.ordering.jobs import OrderJobs
 from tests.e2e.channel import Viewer, serve
 from tests.e2e.world import STAFF, ShopWorld, ok, qualified_shop, scheduled_room
 from tests.support import IN_CI, Client, FakeClock, make_services, reachable, redis_url
@@ -95,7 +97,8 @@ async def test_a_thousand_attempts_on_a_hundred_units(shop: Client) -> None:
     c = shop
     _w, rid, lid, sku = await _sale(c, stock=100, limit=1)
     async with (
-        serve(c.services) as base, Viewer.connect(f"{base}/ws/rooms/{rid}") as v1,
+        serve(c.services) as base,
+        Viewer.connect(f"{base}/ws/rooms/{rid}") as v1,
         Viewer.connect(f"{base}/ws/rooms/{rid}") as v2,
     ):
         attempts = [(f"buyer-{i % 500}", f"k-{i}") for i in range(1000)]
@@ -220,3 +223,103 @@ async def test_cancelling_the_last_order_puts_a_sold_out_listing_back_on_sale(sh
     assert again["id"] != order["id"]
     r = await c.call("POST", f"/orders/{order['id']}/cancel", ("u1", Role.VIEWER), json={})
     assert r.status_code == 409 and r.json()["error"]["details"]["allowed"] == []
+
+
+async def _pay(c: Client, order_id: int) -> None:
+    """What a verified payment notification does (payments come with the payment provider)."""
+    await c.services.orders.move(order_id, OrderStatus.PAID, actor=Actor.SYSTEM, actor_id="payment-test")
+
+
+async def test_unpaid_orders_close_on_time_and_return_their_stock(shop: Client, clock: FakeClock) -> None:
+    c = shop
+    _w, rid, lid, sku = await _sale(c, stock=2, limit=None)
+    jobs = OrderJobs(c.services)
+    a = await ok(await _buy(c, rid, lid, "u1", "k1", sku), 201)
+    clock.advance(minutes=5)
+    b = await ok(await _buy(c, rid, lid, "u2", "k2", sku), 201)
+    assert (await ok(await c.call("GET", f"/rooms/{rid}/cart")))["listings"][0]["status"] == "sold_out"
+    clock.advance(minutes=9, seconds=59)
+    assert await jobs.sweep_once() == []  # a's 15 minutes are not over yet
+    clock.advance(seconds=2)
+    moved = await jobs.sweep_once()
+    assert [m.order.id for m in moved] == [a["id"]]
+    got = await ok(await c.call("GET", f"/orders/{a['id']}", ("u1", Role.VIEWER)))
+    assert got["status"] == "closed" and got["allowed_statuses"] == []
+    assert (await ok(await c.call("GET", f"/rooms/{rid}/cart")))["listings"][0]["status"] == "on_sale"
+    stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
+    assert stock["sold"] == 1
+    hist = await ok(await c.call("GET", f"/orders/{a['id']}/history", ("u1", Role.VIEWER)))
+    assert [(h["from_state"], h["to_state"], h["actor_id"]) for h in hist["items"]] == [
+        (None, "pending_payment", "u1"),
+        ("pending_payment", "closed", "system"),
+    ]
+    await _pay(c, b["id"])
+    clock.advance(hours=1)
+    assert await jobs.sweep_once() == []  # paid orders do not close
+    assert await jobs.reconcile_once(settle_seconds=0) == []
+
+
+async def test_shipping_receipt_and_auto_completion(shop: Client, clock: FakeClock) -> None:
+    c = shop
+    w, rid, lid, sku = await _sale(c, stock=10, limit=None)
+    other = await qualified_shop(c, "b", products=0)
+    orders = [await ok(await _buy(c, rid, lid, f"u{i}", f"k{i}", sku), 201) for i in range(4)]
+    ids = [o["id"] for o in orders]
+    ship = {"carrier": "SF Express", "tracking_no": "SF1234567890"}
+    r = await c.call("POST", f"/orders/{ids[0]}/ship", w.operator, json=ship)
+    assert r.status_code == 409 and r.json()["error"]["details"]["allowed"] == ["cancelled", "closed", "paid"]
+    for i in ids[:3]:
+        await _pay(c, i)
+    for who in (w.streamer, other.operator, ("u0", Role.VIEWER)):
+        r = await c.call("POST", f"/orders/{ids[0]}/ship", who, json=ship)
+        assert r.status_code in (403, 404), (who, r.text)
+    shipped = await ok(await c.call("POST", f"/orders/{ids[0]}/ship", w.operator, json=ship))
+    assert shipped["status"] == "shipped" and shipped["tracking_no"] == "SF1234567890"
+    assert shipped["complete_by"] is not None
+    bulk = await ok(
+        await c.call(
+            "POST",
+            f"/shops/{w.shop_id}/orders/ship",
+            w.operator,
+            json={"items": [{"order_id": i, **ship} for i in (ids[1], ids[2], ids[3], ids[0])]},
+        )
+    )
+    assert [(x["order_id"], x["ok"]) for x in bulk["results"]] == [
+        (ids[1], True),
+        (ids[2], True),
+        (ids[3], False),  # unpaid
+        (ids[0], False),  # shipped already
+    ]
+    assert bulk["results"][2]["error"]["code"] == "invalid_transition"
+    r = await c.call(
+        "POST",
+        f"/shops/{w.shop_id}/orders/ship",
+        other.operator,
+        json={"items": [{"order_id": ids[1], **ship}]},
+    )
+    assert r.status_code == 403
+    confirmed = await ok(await c.call("POST", f"/orders/{ids[0]}/confirm-receipt", ("u0", Role.VIEWER)))
+    assert confirmed["status"] == "completed"
+    r = await c.call("POST", f"/orders/{ids[1]}/confirm-receipt", w.operator)
+    assert r.status_code == 403
+    await ok(await c.call("POST", f"/orders/{ids[1]}/deliver", w.operator))
+    page = await ok(
+        await c.call(
+            "GET", f"/shops/{w.shop_id}/orders", w.operator, params={"status": ["shipped", "delivered"]}
+        )
+    )
+    assert {o["id"]: o["status"] for o in page["items"]} == {ids[1]: "delivered", ids[2]: "shipped"}
+    assert (await c.call("GET", f"/shops/{w.shop_id}/orders", other.operator)).status_code == 403
+    mine = await ok(await c.call("GET", "/me/orders", ("u1", Role.VIEWER)))
+    assert [o["id"] for o in mine["items"]] == [ids[1]] and mine["items"][0]["room_id"] == rid
+    assert mine["items"][0]["streamer_id"] == w.streamer[0]
+    clock.advance(days=10, seconds=1)
+    moved = await OrderJobs(c.services).sweep_once()
+    assert sorted((m.order.id, m.order.status) for m in moved) == [
+        (ids[1], "completed"),
+        (ids[2], "completed"),
+        (ids[3], "closed"),  # never paid
+    ]
+    assert await OrderJobs(c.services).sweep_once() == []
+    staff_view = await ok(await c.call("GET", f"/orders/{ids[2]}", STAFF))
+    assert staff_view["status"] == "completed"
