@@ -31,6 +31,17 @@ CLOSE_SERVICE_RESTART = 1012
 FINAL_STATES = {"ended", "force_ended", "cancelled"}
 
 
+BOUGHT_SHOWN = 3  # names shown in a "just bought" notice; the rest are counted
+
+
+def mask_name(name: str) -> str:
+    """Keep the first and last character: "Wang Fang" -> "W***g", "Li" -> "L*"."""
+    name = name.strip() or "?"
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "***" + name[-1]
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -54,6 +65,8 @@ class RoomChannel:
     ended: bool = False
     muted: set[str] = field(default_factory=set)
     muted_loaded: bool = False
+    bought_recent: list[dict[str, Any]] = field(default_factory=list)  # "just bought", for the next frame
+    bought_count: int = 0
     kept: tuple[int, int, int] = (0, 0, 0)  # (peak, unique, likes) last handed to ``keep_figures``
     kept_at: float = 0.0
 
@@ -83,6 +96,7 @@ class Hub:
         self._keep = keep_figures
         self.keep_seconds = keep_seconds
         self.rooms: dict[int, RoomChannel] = {}
+        self._bought: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # placed here, to announce
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_publication, self._on_resync)
 
@@ -146,6 +160,12 @@ class Hub:
         if pub.kind == "chat":
             with contextlib.suppress(ValueError):
                 channel.pending_chat.append(json.loads(pub.data))
+            return
+        if pub.kind == "notice":
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                notice = json.loads(pub.data)
+                channel.bought_count += int(notice["count"])
+                channel.bought_recent = (channel.bought_recent + list(notice["recent"]))[-BOUGHT_SHOWN:]
             return
         if channel.catching_up:
             channel.held.append(pub)
@@ -218,7 +238,9 @@ class Hub:
     # --- outbound -----------------------------------------------------------------------------
 
     def _frame_for(self, channel: RoomChannel) -> Frame | None:
-        if not (channel.pending_state or channel.pending_chat or channel.counts_dirty):
+        if not (
+            channel.pending_state or channel.pending_chat or channel.counts_dirty or channel.bought_count
+        ):
             return None
         body: dict[str, Any] = {
             "t": "batch",
@@ -230,6 +252,9 @@ class Hub:
         }
         if channel.counts_dirty:
             body["counts"] = {"online": channel.online, "likes": channel.likes_total, "peak": channel.peak}
+        if channel.bought_count:
+            body["bought"] = {"recent": channel.bought_recent, "count": channel.bought_count}
+            channel.bought_recent, channel.bought_count = [], 0
         events = tuple(channel.pending_state)
         channel.pending_state, channel.pending_chat, channel.counts_dirty = [], [], False
         return Frame(_dumps(body), channel.last_seq, events)
@@ -279,7 +304,24 @@ class Hub:
             except Exception:
                 log.exception("hub counts update failed; will retry")
 
+    def add_bought(self, room_id: int, name: str, title: str) -> None:
+        """Announce a purchase in the room ("W***g just bought ..."), aggregated: at most one notice per
+        room per counts interval from each process, carrying the latest few and how many in all."""
+        count, recent = self._bought.get(room_id, (0, []))
+        recent = [*recent, {"name": mask_name(name), "title": title}][-BOUGHT_SHOWN:]
+        self._bought[room_id] = (count + 1, recent)
+
+    async def _flush_bought(self) -> None:
+        pending, self._bought = self._bought, {}
+        for room_id, (count, recent) in pending.items():
+            data = _dumps({"count": count, "recent": recent}).encode()
+            try:
+                await self.broker.publish_notice(room_id, data)
+            except Exception:  # notices are lossy by design, like danmaku
+                log.warning("could not announce purchases", extra={"room_id": room_id})
+
     async def _flush_counts(self) -> None:
+        await self._flush_bought()
         for room_id, channel in list(self.rooms.items()):
             likes, channel.likes_pending = channel.likes_pending, 0
             try:

@@ -195,6 +195,7 @@ async def place_order(ctx: Ctx) -> Response:
                 await services.orders.mirror(listing_id)
         if placed.created:
             services.metrics.orders.labels("created").inc()
+            services.hub.add_bought(room_id, buyer.name or buyer.user_id, placed.order.title)
             return Response(order_out(placed.order).model_dump_json(), 201, media_type="application/json")
         earlier = placed.order
     services.metrics.orders.labels("replayed").inc()

@@ -12,7 +12,7 @@ class Publication:
     """One message for a room. ``data`` is the event's JSON, encoded once by the publisher."""
 
     room_id: int
-    kind: Literal["state", "chat"]
+    kind: Literal["state", "chat", "notice"]
     seq: int  # state events: the room's sequence number; chat: 0
     data: bytes
 
@@ -58,6 +58,10 @@ class Broker(Protocol):
         ...
 
     async def publish_chat(self, room_id: int, data: bytes) -> None: ...
+
+    async def publish_notice(self, room_id: int, data: bytes) -> None:
+        """Fan out a transient notice (e.g. "just bought"): no history, lossy like chat."""
+        ...
 
     async def history(self, room_id: int, after_seq: int) -> list[Publication] | None:
         """State events after ``after_seq`` in order; None if the history no longer holds all of them."""

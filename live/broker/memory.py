@@ -59,6 +59,9 @@ class MemoryBroker:
         self._chat.setdefault(room_id, deque(maxlen=self._chat_history)).append(data)
         self._deliver(Publication(room_id, "chat", 0, data))
 
+    async def publish_notice(self, room_id: int, data: bytes) -> None:
+        self._deliver(Publication(room_id, "notice", 0, data))
+
     async def history(self, room_id: int, after_seq: int) -> list[Publication] | None:
         last = self._last.get(room_id, 0)
         if after_seq >= last:

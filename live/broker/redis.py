@@ -164,6 +164,8 @@ class RedisBroker:
             self._on_pub(Publication(room_id, "state", int(seq), body))
         elif kind == b"c":
             self._on_pub(Publication(room_id, "chat", 0, body))
+        elif kind == b"n":
+            self._on_pub(Publication(room_id, "notice", 0, body))
 
     async def wait_connected(self) -> None:
         """Wait until the subscriber connection is up (callers bound the wait)."""
@@ -185,6 +187,9 @@ class RedisBroker:
             pipe.expire(key, TTL_SECONDS)
             pipe.publish(self._channel(room_id), b"c::" + data)
             await pipe.execute()
+
+    async def publish_notice(self, room_id: int, data: bytes) -> None:
+        await self._redis.publish(self._channel(room_id), b"n::" + data)
 
     async def history(self, room_id: int, after_seq: int) -> list[Publication] | None:
         key = self._key(room_id, "state")

@@ -68,6 +68,7 @@ class Viewer:
         self.counts: dict[str, Any] = {}
         self.other: list[dict[str, Any]] = []
         self.frames = 0
+        self.bought: list[dict[str, Any]] = []  # "just bought" notices
         self.max_lag_ms = 0  # receive time minus the server's timestamp, over frames with state events
 
     @classmethod
@@ -95,6 +96,8 @@ class Viewer:
                     self.state.append(ev)
             self.seq = max(self.seq, msg["seq"])
             self.chat.extend(msg.get("chat", []))
+            if "bought" in msg:
+                self.bought.append(msg["bought"])
             if "counts" in msg:
                 self.counts = msg["counts"]
         else:
