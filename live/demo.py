@@ -18,6 +18,7 @@ from commerce.shops.conditions import CONDITIONS_VERSION
 from commerce.shops.models import MemberRole, Shop
 from live.auth import TokenService
 from live.cart.actions import add_listing
+from live.ordering.actions import configure_stock
 from live.rooms.actions import RoomInput, create_room
 from live.rooms.models import Room
 from live.settings import Settings
@@ -137,6 +138,10 @@ async def _create(s: AsyncSession) -> Demo:
     listing_ids = []
     for pid, price in zip(product_ids, (15900, None, 9900), strict=True):
         listing_ids.append((await add_listing(s, streamer, room.id, pid, price, system_clock)).id)
+    for lid, (stock, limit) in zip(listing_ids, ((100, 2), (500, None), (50, 1)), strict=True):
+        await configure_stock(
+            s, operator, room.id, lid, stock=stock, limit_per_user=limit, starts_at=None, clock=system_clock
+        )
     return Demo(shop.id, room.id, product_ids, listing_ids)
 
 
