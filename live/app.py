@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,14 +13,16 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import WebSocketRoute
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 
 from commerce.core.database import Database
 from commerce.core.db import Clock, system_clock
 from commerce.orders.service import OrderService
 from commerce.orders.stock import create_stock
+from commerce.payments.sandbox import create_app as sandbox_app
+from commerce.payments.service import PaymentService
 from live import __doc__ as live_doc
-from live.api import cart, catalog, me, moderation, ops, orders, rooms, shops, staff
+from live.api import cart, catalog, me, moderation, ops, orders, payments, rooms, shops, staff
 from live.api.errors import error_response
 from live.api.routing import Api
 from live.api.ws import room_socket
@@ -30,6 +34,7 @@ from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
 from live.ordering.jobs import OrderJobs
+from live.payments import SANDBOX_MOUNT, create_payment_provider
 from live.rooms.actions import record_audience
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
@@ -40,7 +45,7 @@ VERSION = "0.1.0"
 
 def build_api() -> Api:
     api = Api()
-    for module in (ops, me, shops, catalog, rooms, cart, staff, moderation, orders):
+    for module in (ops, me, shops, catalog, rooms, cart, staff, moderation, orders, payments):
         api.include(module.api)
     return api
 
@@ -77,6 +82,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         from redis.asyncio import Redis
 
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    payment = create_payment_provider(settings)
     return Services(
         settings=settings,
         db=db,
@@ -96,6 +102,13 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
             auto_complete_days=settings.order_auto_complete_days,
         ),
         redis=redis,
+        payments=PaymentService(
+            db,
+            payment.provider,
+            clock,
+            notify_url=f"{settings.base_url}/payments/notify/{payment.provider.name}",
+        ),
+        sandbox=payment.bank,
     )
 
 
@@ -114,6 +127,11 @@ def create_app(
         services.relay.start()
         jobs = OrderJobs(services)
         jobs.start()
+        notifier = (
+            asyncio.create_task(services.sandbox.run_notifier(), name="sandbox-notifier")
+            if services.sandbox is not None
+            else None
+        )
         log.info(
             "yellowcart started", extra={"database": services.db.dialect, "redis": bool(settings.redis_url)}
         )
@@ -122,6 +140,11 @@ def create_app(
         finally:
             log.info("yellowcart shutting down")
             await jobs.stop()
+            if notifier is not None:
+                notifier.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await notifier
+            await services.payments.provider.close()
             await services.relay.stop()
             await services.hub.stop()
             if services.redis is not None:
@@ -141,8 +164,11 @@ def create_app(
             status_code=500,
         )
 
+    routes: list[BaseRoute] = [*api.routes(), WebSocketRoute("/ws/rooms/{room_id:int}", room_socket)]
+    if services.sandbox is not None:  # the in-process sandbox's payment page and API, for a person to click
+        routes.append(Mount(SANDBOX_MOUNT, app=sandbox_app(services.sandbox)))
     app = Starlette(
-        routes=[*api.routes(), WebSocketRoute("/ws/rooms/{room_id:int}", room_socket)],
+        routes=routes,
         middleware=[Middleware(ObservabilityMiddleware, metrics=services.metrics)],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,

@@ -9,6 +9,8 @@ from redis.asyncio import Redis
 from commerce.core.database import Database
 from commerce.core.db import Clock
 from commerce.orders.service import OrderService
+from commerce.payments.sandbox import SandboxBank
+from commerce.payments.service import PaymentService
 from live.auth import TokenService
 from live.events import LocalBus, OutboxRelay
 from live.hub import Hub
@@ -31,4 +33,6 @@ class Services:
     words: WordListCache
     snapshots: RoomSnapshots
     orders: OrderService
+    payments: PaymentService
+    sandbox: SandboxBank | None = None  # the in-process sandbox payment provider, if used
     redis: Redis | None = None

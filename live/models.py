@@ -4,6 +4,7 @@ from commerce.catalog import models as catalog_models
 from commerce.core import audit, idempotency, outbox, transitions
 from commerce.core.db import Base
 from commerce.orders import models as order_models
+from commerce.payments import models as payment_models
 from commerce.shops import models as shop_models
 from live.cart import models as cart_models
 from live.moderation import models as moderation_models
@@ -20,6 +21,7 @@ __all__ = [
     "moderation_models",
     "order_models",
     "outbox",
+    "payment_models",
     "room_models",
     "shop_models",
     "transitions",

@@ -96,6 +96,12 @@ class Metrics:
         self.orders = Counter(
             "yellowcart_orders_total", "order requests by outcome", ["outcome"], registry=self.registry
         )
+        self.payment_notices = Counter(
+            "yellowcart_payment_notices_total",
+            "provider notifications by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.stock_repairs = Counter(
             "yellowcart_stock_repairs_total",
             "stock counters found to disagree with the orders and repaired",

@@ -82,3 +82,9 @@ class PurchaseRefused(Conflict):
     def __init__(self, reason: str, message: str, *, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message, details={"reason": reason, **(details or {})})
         self.code = reason
+
+
+class Unavailable(DomainError):
+    """A party we depend on (the payment provider) did not answer; retrying later is safe."""
+
+    code = "unavailable"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from commerce.core.database import Database
@@ -83,12 +83,17 @@ class OrderService:
         return existing
 
     async def mirror(self, sale_id: int) -> None:
-        """Give the ledger the sale's configuration as the database has it now (after a commit)."""
+        """Give the ledger the sale's configuration as the database has it now (after a commit). If the
+        ledger cannot be reached the change stands; the reconciliation job mirrors it later."""
         async with self.db.read() as s:
             a = await s.get(Allotment, sale_id)
             config = actions.config_of(a) if a is not None else None
-        if config is not None:
+        if config is None:
+            return
+        try:
             await self.stock.configure(config)
+        except Exception:
+            log.warning("stock ledger unreachable; the sale is mirrored later", extra={"sale_id": sale_id})
 
     async def purchase(self, draft: Order) -> Placed:
         """Place ``draft`` (an unsaved pending order carrying the buyer's key and request hash)."""
@@ -234,8 +239,17 @@ class OrderService:
         """Repair counters that disagree with the orders. A difference must persist unchanged for
         ``settle_seconds`` (a purchase in flight has taken stock but not written its order yet)."""
         if sale_ids is None:
+            since = self.clock() - timedelta(hours=1)
             async with self.db.read() as s:
-                sale_ids = list(await s.scalars(select(Allotment.sale_id).where(Allotment.open.is_(True))))
+                sale_ids = list(
+                    await s.scalars(
+                        select(Allotment.sale_id).where(
+                            or_(Allotment.open.is_(True), Allotment.updated_at >= since)
+                        )
+                    )
+                )
+            for sale_id in sale_ids:  # a flip made while the ledger was unreachable reaches it now
+                await self.mirror(sale_id)
         first = {d.sale_id: d for d in [await self.drift(i) for i in sale_ids] if d is not None}
         if not first:
             return []

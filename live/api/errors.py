@@ -14,6 +14,7 @@ from commerce.core.errors import (
     InvalidInput,
     NotFound,
     Unauthenticated,
+    Unavailable,
 )
 
 
@@ -49,6 +50,8 @@ def status_for(exc: DomainError) -> int:
         return 409
     if isinstance(exc, InvalidInput):
         return 422
+    if isinstance(exc, Unavailable):
+        return 503
     return 400
 
 

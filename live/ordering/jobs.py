@@ -36,6 +36,8 @@ class OrderJobs:
         moved = await self.services.orders.sweep()
         for m in moved:
             await stock_returned(self.services, m)
+        for refund_id in await self.services.payments.pending_refunds():
+            await self.services.payments.request_refund(refund_id)  # a refund the provider has not taken yet
         if moved:
             log.info("order timers ran", extra={"moved": len(moved)})
         return moved

@@ -4,11 +4,7 @@ database) and on PostgreSQL + Redis (stock counters in one Redis Lua script)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,79 +14,10 @@ from commerce.orders import actions as order_actions
 from commerce.orders.machine import Actor
 from commerce.orders.models import Order, OrderStatus
 from live.ordering.jobs import OrderJobs
+from tests.e2e.buying import ADDRESS, _buy, _sale
 from tests.e2e.channel import Viewer, serve
-from tests.e2e.world import STAFF, ShopWorld, ok, qualified_shop, scheduled_room
-from tests.support import IN_CI, Client, FakeClock, make_services, reachable, redis_url
-
-ADDRESS = {
-    "name": "Wang Fang",
-    "phone": "+86 139 0000 0000",
-    "line1": "1 Nanjing Road",
-    "city": "Shanghai",
-    "country": "CN",
-}
-
-
-@pytest.fixture(params=["embedded", "postgresql+redis"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, Any]]:
-    """The embedded default, or PostgreSQL with the stock ledger and broker on Redis."""
-    if request.param == "embedded":
-        return request.getfixturevalue("sqlite_template").fresh(tmp_path), {}
-    if not reachable(redis_url(), 6379):
-        if IN_CI:
-            pytest.fail("Redis is required in CI")
-        pytest.skip("Redis not reachable")
-    db_url = request.getfixturevalue("postgresql_template").fresh(tmp_path)
-    return db_url, {"redis_url": redis_url(), "redis_prefix": f"ycbuy{os.getpid()}{uuid.uuid4().hex[:6]}"}
-
-
-@pytest.fixture
-async def shop(backend: tuple[str, dict[str, Any]], clock: FakeClock) -> AsyncIterator[Client]:
-    db_url, overrides = backend
-    services = make_services(db_url, clock, **overrides)
-    await services.hub.start()
-    services.relay.start()
-    c = Client(services)
-    try:
-        yield c
-    finally:
-        await c.aclose()
-        await services.relay.stop()
-        await services.hub.stop()
-        await services.orders.stock.close()
-        await services.db.dispose()
-
-
-async def _sale(c: Client, stock: int, limit: int | None = 1) -> tuple[ShopWorld, int, int, int]:
-    """A live room with one listing on sale: returns the world, room id, listing id and a SKU id."""
-    w = await qualified_shop(c, products=1)
-    room = await scheduled_room(c, w)
-    rid, lid = room["id"], room["listing_ids"][0]
-    await ok(await c.call("POST", f"/rooms/{rid}/start", w.streamer))
-    await ok(
-        await c.call(
-            "PUT",
-            f"/rooms/{rid}/listings/{lid}/stock",
-            w.operator,
-            json={"stock": stock, "limit_per_user": limit},
-        )
-    )
-    await ok(
-        await c.call("POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": "on_sale"})
-    )
-    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
-    sku = cart["listings"][0]["skus"][0]["id"]
-    return w, rid, lid, sku
-
-
-def _buy(c: Client, rid: int, lid: int, user: str, key: str, sku: int, qty: int = 1) -> Any:
-    return c.call(
-        "POST",
-        f"/rooms/{rid}/listings/{lid}/orders",
-        (user, Role.VIEWER),
-        json={"sku_id": sku, "quantity": qty, "address": ADDRESS},
-        headers={"Idempotency-Key": key},
-    )
+from tests.e2e.world import STAFF, ok, qualified_shop
+from tests.support import Client, FakeClock
 
 
 async def test_a_thousand_attempts_on_a_hundred_units(shop: Client) -> None:

@@ -1,0 +1,155 @@
+"""Paying for orders through the provider, its notifications, and finance's flags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from commerce.core.errors import NotFound
+from commerce.core.identity import Role
+from commerce.payments.models import FinanceFlag
+from live.api.errors import EdgeError
+from live.api.routing import Api, Ctx
+from live.api.schemas import Out, PageQuery
+
+api = Api()
+TAGS = ["payments"]
+
+
+class CheckoutOut(Out):
+    payment_id: int
+    out_trade_no: str
+    provider: str
+    amount_minor: int
+    currency: str
+    pay_url: str | None
+    client_params: dict[str, Any]
+
+
+class PaymentOut(Out):
+    id: int
+    provider: str
+    out_trade_no: str
+    provider_txn_id: str | None
+    amount_minor: int
+    paid_amount_minor: int | None
+    currency: str
+    status: str
+    created_at: datetime
+    paid_at: datetime | None
+
+
+class RefundOut(Out):
+    id: int
+    out_refund_no: str
+    amount_minor: int
+    currency: str
+    status: str
+    reason: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class OrderPayments(Out):
+    payments: list[PaymentOut]
+    refunds: list[RefundOut]
+
+
+class NoticeAnswer(BaseModel):
+    code: str
+    outcome: str
+
+
+class FlagOut(Out):
+    id: int
+    kind: str
+    order_id: int | None
+    payment_id: int | None
+    details: dict[str, Any]
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class FlagList(Out):
+    items: list[FlagOut]
+
+
+@api.op(
+    "POST",
+    "/orders/{order_id:int}/pay",
+    summary="Pay for an unpaid order: what the client needs to pay at the provider (asking again reuses it)",
+    tags=TAGS,
+    response=CheckoutOut,
+)
+async def pay(ctx: Ctx) -> CheckoutOut:
+    c = await ctx.services.payments.checkout(ctx.path["order_id"], ctx.user.user_id)
+    return CheckoutOut(
+        payment_id=c.payment.id,
+        out_trade_no=c.payment.out_trade_no,
+        provider=c.payment.provider,
+        amount_minor=c.payment.amount_minor,
+        currency=c.payment.currency,
+        pay_url=c.pay_url,
+        client_params=c.client_params,
+    )
+
+
+@api.op(
+    "POST",
+    "/payments/notify/{provider}",
+    summary="The provider's asynchronous notification (signature verified; duplicates change nothing)",
+    tags=TAGS,
+    response=NoticeAnswer,
+    auth="public",
+)
+async def notify(ctx: Ctx) -> NoticeAnswer:
+    services = ctx.services
+    if ctx.path["provider"] != services.payments.provider.name:
+        raise NotFound("payment provider", ctx.path["provider"])
+    body = await ctx.request.body()
+    if len(body) > services.settings.max_body_bytes:
+        raise EdgeError(
+            413, "too_large", "notification body too large", {"max": services.settings.max_body_bytes}
+        )
+    result = await services.payments.notification(dict(ctx.request.headers), body)
+    services.metrics.payment_notices.labels(result.outcome).inc()
+    return NoticeAnswer(code="SUCCESS", outcome=result.outcome)
+
+
+@api.op(
+    "GET",
+    "/orders/{order_id:int}/payments",
+    summary="An order's payments and refunds (its buyer, shop and staff)",
+    tags=TAGS,
+    response=OrderPayments,
+)
+async def order_payments(ctx: Ctx) -> OrderPayments:
+    from live.api.orders import _load_for
+
+    order, _ = await _load_for(ctx, ctx.path["order_id"])
+    pays, refunds = await ctx.services.payments.payments_of(order.id)
+    return OrderPayments(
+        payments=[PaymentOut.model_validate(p) for p in pays],
+        refunds=[RefundOut.model_validate(r) for r in refunds],
+    )
+
+
+@api.op(
+    "GET",
+    "/staff/finance/flags",
+    summary="Payments finance must look at (amount mismatches, late payments, unknown notices)",
+    tags=TAGS,
+    query=PageQuery,
+    response=FlagList,
+)
+async def finance_flags(ctx: Ctx) -> FlagList:
+    ctx.user.require(Role.FINANCE, Role.PLATFORM_STAFF)
+    q: PageQuery = ctx.query
+    async with ctx.services.db.read() as s:
+        rows = await s.scalars(
+            select(FinanceFlag).order_by(FinanceFlag.id.desc()).offset(q.offset).limit(q.limit)
+        )
+        return FlagList(items=[FlagOut.model_validate(r) for r in rows])
