@@ -34,6 +34,7 @@ from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
 from live.ordering.jobs import OrderJobs
+from live.ordering.views import SaleViews
 from live.payments import SANDBOX_MOUNT, create_payment_provider
 from live.rooms.actions import record_audience
 from live.settings import Settings
@@ -83,6 +84,8 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
 
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     payment = create_payment_provider(settings)
+    sale_views = SaleViews(db)
+    hub.on_state = sale_views.forget  # a price or status change drops the cached view at once
     return Services(
         settings=settings,
         db=db,
@@ -109,6 +112,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
             notify_url=f"{settings.base_url}/payments/notify/{payment.provider.name}",
         ),
         sandbox=payment.bank,
+        sale_views=sale_views,
     )
 
 

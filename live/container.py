@@ -16,6 +16,7 @@ from live.events import LocalBus, OutboxRelay
 from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics
+from live.ordering.views import SaleViews
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
 
@@ -34,5 +35,6 @@ class Services:
     snapshots: RoomSnapshots
     orders: OrderService
     payments: PaymentService
+    sale_views: SaleViews
     sandbox: SandboxBank | None = None  # the in-process sandbox payment provider, if used
     redis: Redis | None = None

@@ -97,6 +97,7 @@ class Hub:
         self.keep_seconds = keep_seconds
         self.rooms: dict[int, RoomChannel] = {}
         self._bought: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # placed here, to announce
+        self.on_state: Callable[[int], None] | None = None  # told the room id of every state event
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_publication, self._on_resync)
 
@@ -187,6 +188,8 @@ class Hub:
             return
         event["seq"] = pub.seq
         channel.last_seq = pub.seq
+        if self.on_state is not None:
+            self.on_state(channel.room_id)
         channel.pending_state.append(event)
         if event.get("kind") == "room.muted":
             channel.muted.add(str(event.get("user_id")))

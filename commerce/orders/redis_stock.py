@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from commerce.orders.stock import (
     INSUFFICIENT,
@@ -20,6 +20,7 @@ from commerce.orders.stock import (
     Take,
 )
 
+MARK_SECONDS = 7 * 24 * 3600  # how long an order's Idempotency-Key is answered from Redis
 _REASONS = {-1: UNKNOWN, -2: NOT_OPEN, -3: NOT_STARTED, -4: SOLD_OUT, -5: INSUFFICIENT, -6: LIMIT}
 
 
@@ -28,8 +29,13 @@ def _script(name: str) -> str:
 
 
 class RedisStock:
-    def __init__(self, url: str, *, prefix: str = "yc") -> None:
-        self._redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    def __init__(self, url: str, *, prefix: str = "yc", max_connections: int = 32) -> None:
+        # a bounded pool: a flash sale's thousand concurrent attempts share a few connections instead of
+        # each opening its own
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=10, socket_connect_timeout=2, socket_timeout=5
+        )
+        self._redis = Redis(connection_pool=pool)
         self._prefix = prefix
         self._take = self._redis.register_script(_script("take.lua"))
         self._give_back = self._redis.register_script(_script("give_back.lua"))
@@ -80,6 +86,16 @@ class RedisStock:
             int(sold),
             {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in users.items() if int(v)},
         )
+
+    def _mark(self, buyer_id: str, key: str) -> str:
+        return f"{self._prefix}:orderkey:{buyer_id}:{key}"
+
+    async def remembered(self, buyer_id: str, key: str) -> int | bool | None:
+        found = await self._redis.get(self._mark(buyer_id, key))
+        return int(found) if found is not None else None
+
+    async def remember(self, buyer_id: str, key: str, order_id: int) -> None:
+        await self._redis.set(self._mark(buyer_id, key), order_id, ex=MARK_SECONDS)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -72,7 +72,14 @@ class OrderService:
         self.auto_complete_days = auto_complete_days
 
     async def replay(self, buyer_id: str, key: str, request_hash: str) -> Order | None:
-        """The order an earlier request with this key placed (refusing a different request), if any."""
+        """The order an earlier request with this key placed (refusing a different request), if any.
+        With a ledger that remembers keys (Redis) a first attempt costs no database read."""
+        try:
+            mark = await self.stock.remembered(buyer_id, key)
+        except Exception:
+            mark = False
+        if mark is None:
+            return None
         async with self.db.read() as s:
             existing = await actions.by_key(s, buyer_id, key)
         if existing is not None and existing.request_hash != request_hash:
@@ -110,6 +117,11 @@ class OrderService:
                 raise PurchaseRefused(
                     NOT_OPEN, "no stock has been allotted to this product", details={"left": 0}
                 )
+        if not take.ok and take.reason == LIMIT:  # perhaps a retry whose mark was lost: the orders answer
+            async with self.db.read() as s:
+                existing = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
+            if existing is not None:
+                return self._replay(existing, draft)
         if not take.ok:
             assert take.reason is not None
             details: dict[str, Any] = {"left": take.left}
@@ -134,6 +146,10 @@ class OrderService:
         except BaseException:
             await asyncio.shield(self._give_back(draft.sale_id, draft.buyer_id, draft.quantity))
             raise
+        try:
+            await self.stock.remember(order.buyer_id, order.idempotency_key, order.id)
+        except Exception:  # the unique key in the orders table still answers retries
+            log.warning("could not remember the order's key", extra={"order_id": order.id})
         return Placed(order, True, take.left)
 
     def _replay(self, existing: Order, draft: Order) -> Placed:

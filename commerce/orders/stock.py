@@ -65,6 +65,13 @@ class StockLedger(Protocol):
 
     async def counters(self, sale_id: int) -> Counters | None: ...
 
+    async def remembered(self, buyer_id: str, key: str) -> int | bool | None:
+        """The order a buyer's Idempotency-Key produced, if the ledger keeps such marks (False: it
+        does not; ask the database)."""
+        ...
+
+    async def remember(self, buyer_id: str, key: str, order_id: int) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -186,6 +193,12 @@ class DatabaseStock:
                 )
             )
             return Counters(a.sold, {u: int(n) for u, n in rows})
+
+    async def remembered(self, buyer_id: str, key: str) -> int | bool | None:
+        return False  # the orders table itself answers
+
+    async def remember(self, buyer_id: str, key: str, order_id: int) -> None:
+        return None
 
     async def close(self) -> None:
         return None

@@ -87,6 +87,7 @@ async def set_listing_status(ctx: Ctx) -> ListingOut:
     async with ctx.services.db.transaction() as s:
         await actions.set_status(s, ctx.user, room_id, listing_id, body.status, ctx.services.clock)
     await ctx.services.orders.mirror(listing_id)  # the stock ledger learns whether it is on sale
+    ctx.services.sale_views.forget(room_id)
     return await _listing(ctx, room_id, listing_id)
 
 
@@ -105,6 +106,7 @@ async def set_listing_price(ctx: Ctx) -> ListingOut:
         await actions.set_live_price(
             s, ctx.user, room_id, listing_id, body.live_price_minor, ctx.services.clock
         )
+    ctx.services.sale_views.forget(room_id)  # the next purchase pays the new price
     return await _listing(ctx, room_id, listing_id)
 
 

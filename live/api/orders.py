@@ -175,24 +175,23 @@ async def place_order(ctx: Ctx) -> Response:
     ).hexdigest()
     earlier = await services.orders.replay(buyer.user_id, key, request_hash)
     if earlier is None:
-        async with services.db.read() as s:
-            draft = await actions.draft_order(
-                s,
-                buyer,
-                room_id,
-                listing_id,
-                sku_id=body.sku_id,
-                quantity=body.quantity,
-                address=body.address.model_dump(mode="json"),
-                key=key,
-                request_hash=request_hash,
-            )
+        view = await services.sale_views.get(room_id, listing_id)
+        draft = actions.draft_order(
+            view,
+            buyer,
+            sku_id=body.sku_id,
+            quantity=body.quantity,
+            address=body.address.model_dump(mode="json"),
+            key=key,
+            request_hash=request_hash,
+        )
         placed = await services.orders.purchase(draft)
         if placed.created and placed.left == 0:
             async with services.db.transaction() as s:
                 flipped = await actions.sold_out(s, room_id, listing_id, services.clock)
             if flipped:
                 await services.orders.mirror(listing_id)
+                services.sale_views.forget(room_id)
         if placed.created:
             services.metrics.orders.labels("created").inc()
             services.hub.add_bought(room_id, buyer.name or buyer.user_id, placed.order.title)

@@ -18,6 +18,7 @@ from live.api.schemas import (
     TransitionOut,
 )
 from live.api.views import room_out
+from live.ordering.jobs import room_sales_closed
 from live.rooms import actions, report
 from live.rooms.models import Room
 
@@ -130,6 +131,7 @@ async def start_room(ctx: Ctx) -> RoomOut:
 async def end_room(ctx: Ctx) -> RoomOut:
     async with ctx.services.db.transaction() as s:
         room = await actions.end_room(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
+    await room_sales_closed(ctx.services, room.id)
     return await _out(ctx, room)
 
 

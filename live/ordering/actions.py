@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.models import Product, Sku
 from commerce.core.db import Clock
 from commerce.core.errors import Conflict, InvalidInput, NotFound, PurchaseRefused
 from commerce.core.identity import Principal
@@ -18,6 +17,7 @@ from commerce.orders import actions as orders
 from commerce.orders.machine import Actor
 from commerce.orders.models import Allotment, Order
 from live.cart.models import Listing, ListingStatus
+from live.ordering.views import SaleView
 from live.rooms.actions import actor_role, get_room, require_room_manager, room_event
 from live.rooms.models import RoomState
 from live.rooms.transitions import FINAL
@@ -83,11 +83,9 @@ async def _listing(session: AsyncSession, room_id: int, listing_id: int, *, lock
     return listing
 
 
-async def draft_order(
-    session: AsyncSession,
+def draft_order(
+    view: SaleView,
     buyer: Principal,
-    room_id: int,
-    listing_id: int,
     *,
     sku_id: int,
     quantity: int,
@@ -96,43 +94,41 @@ async def draft_order(
     request_hash: str,
 ) -> Order:
     """Check what the room says (live, listing on sale, the SKU belongs to it) and build the order."""
-    room = await get_room(session, room_id)
-    if room.state in FINAL:
-        raise PurchaseRefused("room_ended", f"room {room_id} has ended", details={"room_state": room.state})
-    if room.state != RoomState.LIVE:
-        raise PurchaseRefused("room_not_live", f"room {room_id} is not live yet")
-    listing = await _listing(session, room_id, listing_id)
-    if listing.status == ListingStatus.SOLD_OUT:
-        raise PurchaseRefused("sold_out", "sold out", details={"left": 0})
-    if listing.status != ListingStatus.ON_SALE:
+    if view.room_state in FINAL:
         raise PurchaseRefused(
-            "not_on_sale", "this product is not on sale", details={"status": listing.status}
+            "room_ended", f"room {view.room_id} has ended", details={"room_state": view.room_state}
         )
-    sku = await session.scalar(select(Sku).where(Sku.id == sku_id, Sku.product_id == listing.product_id))
+    if view.room_state != RoomState.LIVE:
+        raise PurchaseRefused("room_not_live", f"room {view.room_id} is not live yet")
+    if view.listing_status == ListingStatus.SOLD_OUT:
+        raise PurchaseRefused("sold_out", "sold out", details={"left": 0})
+    if view.listing_status != ListingStatus.ON_SALE:
+        raise PurchaseRefused(
+            "not_on_sale", "this product is not on sale", details={"status": view.listing_status}
+        )
+    sku = view.skus.get(sku_id)
     if sku is None:
         raise InvalidInput(
             f"SKU {sku_id} is not one of this listing's product's SKUs", details={"field": "sku_id"}
         )
-    product = await session.get(Product, listing.product_id)
-    assert product is not None
-    price = listing.live_price_minor if listing.live_price_minor is not None else sku.price_minor
+    price = view.live_price_minor if view.live_price_minor is not None else sku.price_minor
     return Order(
         buyer_id=buyer.user_id,
         buyer_name=buyer.name[:100],
         idempotency_key=key,
         request_hash=request_hash,
-        shop_id=room.shop_id,
-        sale_id=listing.id,
-        room_id=room.id,
-        streamer_id=room.streamer_id,
-        product_id=product.id,
-        sku_id=sku.id,
-        title=product.title,
+        shop_id=view.shop_id,
+        sale_id=view.listing_id,
+        room_id=view.room_id,
+        streamer_id=view.streamer_id,
+        product_id=view.product_id,
+        sku_id=sku_id,
+        title=view.title,
         sku_attributes=sku.attributes,
         quantity=quantity,
         unit_price_minor=price,
         total_minor=price * quantity,
-        currency=listing.currency,
+        currency=view.currency,
         address=address,
     )
 

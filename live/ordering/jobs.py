@@ -8,7 +8,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import select
+
 from commerce.orders.service import Drift, Moved
+from live.cart.models import Listing
 from live.container import Services
 from live.ordering import actions
 
@@ -71,3 +74,12 @@ class OrderJobs:
             except Exception:
                 log.exception("order job failed; will retry")
             await asyncio.sleep(seconds)
+
+
+async def room_sales_closed(services: Services, room_id: int) -> None:
+    """After a room ended: its sales were closed in the same transaction; tell the stock ledger."""
+    async with services.db.read() as s:
+        ids = list(await s.scalars(select(Listing.id).where(Listing.room_id == room_id)))
+    for sale_id in ids:
+        await services.orders.mirror(sale_id)
+    services.sale_views.forget(room_id)

@@ -16,8 +16,10 @@ from commerce.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from commerce.core.identity import Principal, Role
 from commerce.core.outbox import record_event
 from commerce.core.transitions import record_transition
+from commerce.orders.models import Allotment
 from commerce.shops.actions import get_shop, membership
 from commerce.shops.models import MemberRole, ShopMember
+from live.cart.models import Listing
 from live.rooms.models import Room, RoomState, RoomSubscription
 from live.rooms.transitions import FINAL, ROOM
 
@@ -95,6 +97,13 @@ async def _transition(
         room.ended_at = now
         room.end_reason = reason
         room.explaining_listing_id = None
+        # nothing more is sold in an ended room (the stock ledgers learn it after the commit)
+        await session.execute(
+            update(Allotment)
+            .where(Allotment.sale_id.in_(select(Listing.id).where(Listing.room_id == room.id)))
+            .values(open=False, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
     await record_transition(
         session,
         entity="room",

@@ -1,0 +1,115 @@
+"""What a purchase needs to know about a listing (room, shop, streamer, product, SKU prices), read once
+and shared by the attempts of a flash sale.
+
+A view is kept at most ``max_age`` seconds and dropped as soon as this process sees a state event of the
+room (a price or status change reaches the hub before most viewers could react to it). Whether the
+listing may be sold is not decided here: the stock ledger holds that (open, started, in stock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from commerce.catalog.models import Product, Sku
+from commerce.core.database import Database
+from commerce.core.errors import NotFound
+from live.cart.models import Listing, ListingStatus
+from live.rooms.models import Room, RoomState
+
+
+@dataclass(frozen=True)
+class SkuView:
+    price_minor: int
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SaleView:
+    room_id: int
+    room_state: RoomState
+    shop_id: int
+    streamer_id: str
+    listing_id: int
+    listing_status: ListingStatus
+    live_price_minor: int | None
+    currency: str
+    product_id: int
+    title: str
+    skus: dict[int, SkuView]
+    read_at: float
+
+
+class SaleViews:
+    def __init__(
+        self, db: Database, *, max_age: float = 1.0, monotonic: Callable[[], float] = time.monotonic
+    ):
+        self._db = db
+        self.max_age = max_age
+        self._now = monotonic
+        self._views: dict[tuple[int, int], SaleView] = {}
+        self._reading: dict[tuple[int, int], asyncio.Future[SaleView]] = {}
+        self.reads = 0
+
+    async def get(self, room_id: int, listing_id: int) -> SaleView:
+        key = (room_id, listing_id)
+        view = self._views.get(key)
+        if view is not None and self._now() - view.read_at <= self.max_age:
+            return view
+        pending = self._reading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[SaleView] = asyncio.get_running_loop().create_future()
+        self._reading[key] = future
+        try:
+            view = await self._read(room_id, listing_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._reading[key]
+        self._views[key] = view
+        future.set_result(view)
+        return view
+
+    def forget(self, room_id: int) -> None:
+        for key in [k for k in self._views if k[0] == room_id]:
+            del self._views[key]
+
+    async def _read(self, room_id: int, listing_id: int) -> SaleView:
+        self.reads += 1
+        async with self._db.read() as s:
+            room = await s.get(Room, room_id)
+            if room is None:
+                raise NotFound("room", room_id)
+            listing = await s.scalar(
+                select(Listing).where(Listing.id == listing_id, Listing.room_id == room_id)
+            )
+            if listing is None:
+                raise NotFound("listing", listing_id)
+            product = await s.get(Product, listing.product_id)
+            assert product is not None
+            skus = {
+                sku.id: SkuView(sku.price_minor, dict(sku.attributes))
+                for sku in await s.scalars(select(Sku).where(Sku.product_id == product.id))
+            }
+        return SaleView(
+            room_id=room.id,
+            room_state=room.state,
+            shop_id=room.shop_id,
+            streamer_id=room.streamer_id,
+            listing_id=listing.id,
+            listing_status=listing.status,
+            live_price_minor=listing.live_price_minor,
+            currency=listing.currency,
+            product_id=product.id,
+            title=product.title,
+            skus=skus,
+            read_at=self._now(),
+        )
