@@ -29,6 +29,8 @@ def _script(name: str) -> str:
 
 
 class RedisStock:
+    keeps_marks = True
+
     def __init__(self, url: str, *, prefix: str = "yc", max_connections: int = 32) -> None:
         # a bounded pool: a flash sale's thousand concurrent attempts share a few connections instead of
         # each opening its own

@@ -22,6 +22,7 @@ from commerce.orders.models import Allotment, Order, OrderStatus
 from commerce.orders.stock import INSUFFICIENT, LIMIT, NOT_OPEN, NOT_STARTED, SOLD_OUT, UNKNOWN, StockLedger
 
 log = logging.getLogger("yellowcart.orders")
+BATCH = 200  # orders written per transaction at most
 
 _MESSAGES = {
     NOT_OPEN: "this product is not on sale",
@@ -69,6 +70,8 @@ class OrderService:
         self.stock = stock
         self.clock = clock
         self.pay_timeout = timedelta(minutes=pay_minutes)
+        self._batch: list[tuple[Order, asyncio.Future[Order]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.auto_complete_days = auto_complete_days
 
     async def replay(self, buyer_id: str, key: str, request_hash: str) -> Order | None:
@@ -103,11 +106,8 @@ class OrderService:
             log.warning("stock ledger unreachable; the sale is mirrored later", extra={"sale_id": sale_id})
 
     async def purchase(self, draft: Order) -> Placed:
-        """Place ``draft`` (an unsaved pending order carrying the buyer's key and request hash)."""
-        async with self.db.read() as s:
-            existing = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
-        if existing is not None:
-            return self._replay(existing, draft)
+        """Place ``draft`` (an unsaved pending order carrying the buyer's key and request hash). Call
+        ``replay`` first; twins racing past it are settled by the orders' unique key."""
         now = self.clock()
         take = await self.stock.take(draft.sale_id, draft.buyer_id, draft.quantity, now)
         if take.reason == UNKNOWN:  # the ledger lost the sale (Redis flushed): restore it from the orders
@@ -117,7 +117,8 @@ class OrderService:
                 raise PurchaseRefused(
                     NOT_OPEN, "no stock has been allotted to this product", details={"left": 0}
                 )
-        if not take.ok and take.reason == LIMIT:  # perhaps a retry whose mark was lost: the orders answer
+        if not take.ok and take.reason == LIMIT and not await self._marks_kept():
+            # a ledger without key marks: the buyer's limit may be their own earlier order (a retry)
             async with self.db.read() as s:
                 existing = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
             if existing is not None:
@@ -134,23 +135,59 @@ class OrderService:
         draft.created_at = draft.updated_at = now
         draft.pay_by = now + self.pay_timeout
         try:
-            async with self.db.transaction() as s:
-                order = await actions.write_order(s, draft)
+            # shielded: a caller that goes away (client disconnect) does not stop the write; a write
+            # that fails gives its stock back itself
+            order = await asyncio.shield(self._write(draft))
         except IntegrityError:
-            await self._give_back(draft.sale_id, draft.buyer_id, draft.quantity)
             async with self.db.read() as s:
                 twin = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
             if twin is None:
                 raise
             return self._replay(twin, draft)
-        except BaseException:
-            await asyncio.shield(self._give_back(draft.sale_id, draft.buyer_id, draft.quantity))
-            raise
         try:
             await self.stock.remember(order.buyer_id, order.idempotency_key, order.id)
         except Exception:  # the unique key in the orders table still answers retries
             log.warning("could not remember the order's key", extra={"order_id": order.id})
         return Placed(order, True, take.left)
+
+    async def _marks_kept(self) -> bool:
+        return self.stock.keeps_marks
+
+    def _write(self, draft: Order) -> asyncio.Future[Order]:
+        """Write the order durably. Winners of a flash sale arrive together: they are written in
+        batches, one transaction each (group commit); the future resolves when its batch committed.
+        If the order cannot be written its stock is given back before the future fails."""
+        future: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
+        self._batch.append((draft, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_batches())
+        return future
+
+    async def _flush_batches(self) -> None:
+        await asyncio.sleep(0)  # winners answered in the same loop turn join this batch
+        while self._batch:
+            batch, self._batch = self._batch[:BATCH], self._batch[BATCH:]
+            try:
+                async with self.db.transaction() as s:
+                    for draft, _ in batch:
+                        await actions.write_order(s, draft)
+            except BaseException:
+                # one bad order (a twin's duplicate key) must not fail the others: one by one
+                for draft, future in batch:
+                    try:
+                        async with self.db.transaction() as s:
+                            await actions.write_order(s, draft)
+                    except BaseException as exc:
+                        await self._give_back(draft.sale_id, draft.buyer_id, draft.quantity)
+                        if not future.done():
+                            future.set_exception(exc)
+                    else:
+                        if not future.done():
+                            future.set_result(draft)
+                continue
+            for draft, future in batch:
+                if not future.done():
+                    future.set_result(draft)
 
     def _replay(self, existing: Order, draft: Order) -> Placed:
         if existing.request_hash != draft.request_hash:
@@ -234,7 +271,14 @@ class OrderService:
                 return
             truth = await actions.held(s, sale_id)
             config = actions.config_of(a)
+            keys = list(
+                await s.execute(
+                    select(Order.buyer_id, Order.idempotency_key, Order.id).where(Order.sale_id == sale_id)
+                )
+            )
         await self.stock.configure(config, truth)
+        for buyer_id, key, order_id in keys:  # retries of these orders are answered without the database
+            await self.stock.remember(buyer_id, key, order_id)
 
     async def drift(self, sale_id: int) -> Drift | None:
         async with self.db.read() as s:

@@ -53,6 +53,8 @@ class Counters:
 
 
 class StockLedger(Protocol):
+    keeps_marks: bool  # whether the ledger remembers each order's Idempotency-Key (see ``remember``)
+
     async def take(self, sale_id: int, user_id: str, qty: int, now: datetime) -> Take: ...
 
     async def give_back(self, sale_id: int, user_id: str, qty: int) -> int:
@@ -86,6 +88,8 @@ class _Refused(Exception):
 
 class DatabaseStock:
     """Counters in the ``sale_allotments`` rows; a take is one short write transaction."""
+
+    keeps_marks = False
 
     def __init__(self, db: Database) -> None:
         self._db = db
