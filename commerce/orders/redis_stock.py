@@ -46,10 +46,15 @@ class RedisStock:
         base = f"{self._prefix}:sale:{{{sale_id}}}"  # one hash slot for both keys
         return [base, f"{base}:buyers"]
 
-    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime) -> Take:
+    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
+        keys = self._keys(sale_id)
+        if key is not None:
+            keys.append(self._mark(user_id, key))
         code, left, units, wait_ms = await self._take(
-            keys=self._keys(sale_id), args=[user_id, qty, int(now.timestamp() * 1000)]
+            keys=keys, args=[user_id, qty, int(now.timestamp() * 1000)]
         )
+        if code == 2:
+            return Take(False, 0, order_id=int(left))
         if code == 1:
             return Take(True, int(left), user_units=int(units))
         reason = _REASONS[int(code)]

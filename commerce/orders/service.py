@@ -77,12 +77,6 @@ class OrderService:
     async def replay(self, buyer_id: str, key: str, request_hash: str) -> Order | None:
         """The order an earlier request with this key placed (refusing a different request), if any.
         With a ledger that remembers keys (Redis) a first attempt costs no database read."""
-        try:
-            mark = await self.stock.remembered(buyer_id, key)
-        except Exception:
-            mark = False
-        if mark is None:
-            return None
         async with self.db.read() as s:
             existing = await actions.by_key(s, buyer_id, key)
         if existing is not None and existing.request_hash != request_hash:
@@ -109,10 +103,22 @@ class OrderService:
         """Place ``draft`` (an unsaved pending order carrying the buyer's key and request hash). Call
         ``replay`` first; twins racing past it are settled by the orders' unique key."""
         now = self.clock()
-        take = await self.stock.take(draft.sale_id, draft.buyer_id, draft.quantity, now)
+        take = await self.stock.take(
+            draft.sale_id, draft.buyer_id, draft.quantity, now, draft.idempotency_key
+        )
+        if take.order_id is not None:  # a retry: the ledger remembers the order this key made
+            async with self.db.read() as s:
+                existing = await actions.get_order(s, take.order_id)
+            return self._replay(existing, draft)
         if take.reason == UNKNOWN:  # the ledger lost the sale (Redis flushed): restore it from the orders
             await self.resync(draft.sale_id)
-            take = await self.stock.take(draft.sale_id, draft.buyer_id, draft.quantity, now)
+            take = await self.stock.take(
+                draft.sale_id, draft.buyer_id, draft.quantity, now, draft.idempotency_key
+            )
+            if take.order_id is not None:
+                async with self.db.read() as s:
+                    existing = await actions.get_order(s, take.order_id)
+                return self._replay(existing, draft)
             if take.reason == UNKNOWN:
                 raise PurchaseRefused(
                     NOT_OPEN, "no stock has been allotted to this product", details={"left": 0}
@@ -120,9 +126,9 @@ class OrderService:
         if not take.ok and take.reason == LIMIT and not await self._marks_kept():
             # a ledger without key marks: the buyer's limit may be their own earlier order (a retry)
             async with self.db.read() as s:
-                existing = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
-            if existing is not None:
-                return self._replay(existing, draft)
+                mine = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
+            if mine is not None:
+                return self._replay(mine, draft)
         if not take.ok:
             assert take.reason is not None
             details: dict[str, Any] = {"left": take.left}

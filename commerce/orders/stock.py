@@ -35,6 +35,7 @@ class Take:
     reason: str | None = None
     seconds_to_start: float | None = None
     user_units: int = 0  # units the buyer holds after the take (ok) or now (refused)
+    order_id: int | None = None  # set instead when the Idempotency-Key already made an order
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class Counters:
 class StockLedger(Protocol):
     keeps_marks: bool  # whether the ledger remembers each order's Idempotency-Key (see ``remember``)
 
-    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime) -> Take: ...
+    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
+        """Take units; with ``key`` a ledger that keeps marks first answers a retry (``order_id``)."""
+        ...
 
     async def give_back(self, sale_id: int, user_id: str, qty: int) -> int:
         """Return units (a failed order write, a cancellation, an unpaid close); the units left."""
@@ -94,7 +97,7 @@ class DatabaseStock:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime) -> Take:
+    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
         try:
             async with self._db.transaction() as s:
                 return await self._take(s, sale_id, user_id, qty, now)

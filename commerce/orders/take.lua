@@ -1,7 +1,15 @@
 -- Take units of a sale for a buyer, or refuse, in one step.
 -- KEYS[1]: the sale hash (total, sold, limit, starts_ms, open); KEYS[2]: the sale's buyers hash (user -> units)
 -- ARGV[1]: user id, ARGV[2]: quantity, ARGV[3]: now in ms
--- returns {code, left, user_units, ms_to_start}; code 1 = taken, negative = refused
+-- KEYS[3] (optional): the mark of the buyer's Idempotency-Key; if set, this is a retry of an order
+-- returns {code, left, user_units, ms_to_start}; code 1 = taken, 2 = a retry (left = the order id),
+-- negative = refused
+if KEYS[3] then
+  local order_id = redis.call('GET', KEYS[3])
+  if order_id then
+    return {2, tonumber(order_id), 0, 0}
+  end
+end
 local s = redis.call('HMGET', KEYS[1], 'total', 'sold', 'limit', 'starts_ms', 'open')
 if not s[1] then
   return {-1, 0, 0, 0}                                  -- unknown sale
