@@ -94,6 +94,24 @@ async def write_order(session: AsyncSession, order: Order, *, actor_role: str = 
     return order
 
 
+async def write_orders(session: AsyncSession, orders: list[Order]) -> list[Order]:
+    """Insert many new orders at once (one statement) and record their first states."""
+    session.add_all(orders)
+    await session.flush()
+    for order in orders:
+        await record_transition(
+            session,
+            entity="order",
+            entity_id=order.id,
+            from_state=None,
+            to_state=OrderStatus.PENDING_PAYMENT,
+            actor_id=order.buyer_id,
+            actor_role=Actor.BUYER,
+            at=order.created_at,
+        )
+    return orders
+
+
 _STAMP = {
     OrderStatus.PAID: "paid_at",
     OrderStatus.SHIPPED: "shipped_at",

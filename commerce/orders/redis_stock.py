@@ -101,8 +101,13 @@ class RedisStock:
         found = await self._redis.get(self._mark(buyer_id, key))
         return int(found) if found is not None else None
 
-    async def remember(self, buyer_id: str, key: str, order_id: int) -> None:
-        await self._redis.set(self._mark(buyer_id, key), order_id, ex=MARK_SECONDS)
+    async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
+        if not marks:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for buyer_id, key, order_id in marks:
+                pipe.set(self._mark(buyer_id, key), order_id, ex=MARK_SECONDS)
+            await pipe.execute()
 
     async def close(self) -> None:
         await self._redis.aclose()

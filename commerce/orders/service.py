@@ -150,10 +150,6 @@ class OrderService:
             if twin is None:
                 raise
             return self._replay(twin, draft)
-        try:
-            await self.stock.remember(order.buyer_id, order.idempotency_key, order.id)
-        except Exception:  # the unique key in the orders table still answers retries
-            log.warning("could not remember the order's key", extra={"order_id": order.id})
         return Placed(order, True, take.left)
 
     async def _marks_kept(self) -> bool:
@@ -175,8 +171,7 @@ class OrderService:
             batch, self._batch = self._batch[:BATCH], self._batch[BATCH:]
             try:
                 async with self.db.transaction() as s:
-                    for draft, _ in batch:
-                        await actions.write_order(s, draft)
+                    await actions.write_orders(s, [draft for draft, _ in batch])
             except BaseException:
                 # one bad order (a twin's duplicate key) must not fail the others: one by one
                 for draft, future in batch:
@@ -188,12 +183,20 @@ class OrderService:
                         if not future.done():
                             future.set_exception(exc)
                     else:
+                        await self._remember([draft])
                         if not future.done():
                             future.set_result(draft)
                 continue
+            await self._remember([draft for draft, _ in batch])
             for draft, future in batch:
                 if not future.done():
                     future.set_result(draft)
+
+    async def _remember(self, orders: list[Order]) -> None:
+        try:
+            await self.stock.remember_many([(o.buyer_id, o.idempotency_key, o.id) for o in orders])
+        except Exception:  # the unique key in the orders table still answers retries
+            log.warning("could not remember order keys", extra={"orders": len(orders)})
 
     def _replay(self, existing: Order, draft: Order) -> Placed:
         if existing.request_hash != draft.request_hash:
@@ -283,8 +286,8 @@ class OrderService:
                 )
             )
         await self.stock.configure(config, truth)
-        for buyer_id, key, order_id in keys:  # retries of these orders are answered without the database
-            await self.stock.remember(buyer_id, key, order_id)
+        # retries of these orders are answered without the database
+        await self.stock.remember_many([(b, k, i) for b, k, i in keys])
 
     async def drift(self, sale_id: int) -> Drift | None:
         async with self.db.read() as s:

@@ -75,7 +75,9 @@ class StockLedger(Protocol):
         does not; ask the database)."""
         ...
 
-    async def remember(self, buyer_id: str, key: str, order_id: int) -> None: ...
+    async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
+        """Remember (buyer, Idempotency-Key, order id) marks, if the ledger keeps them."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -204,7 +206,7 @@ class DatabaseStock:
     async def remembered(self, buyer_id: str, key: str) -> int | bool | None:
         return False  # the orders table itself answers
 
-    async def remember(self, buyer_id: str, key: str, order_id: int) -> None:
+    async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
         return None
 
     async def close(self) -> None:

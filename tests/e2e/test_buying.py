@@ -124,7 +124,11 @@ async def test_a_failed_order_write_returns_the_stock(shop: Client, monkeypatch:
     async def broken_write(session: Any, order: Order, **kw: Any) -> Order:
         raise ConnectionResetError("database went away mid-write")
 
+    async def broken_writes(session: Any, orders: list[Order]) -> list[Order]:
+        raise ConnectionResetError("database went away mid-write")
+
     monkeypatch.setattr(order_actions, "write_order", broken_write)
+    monkeypatch.setattr(order_actions, "write_orders", broken_writes)
     with pytest.raises(ConnectionResetError):
         await _buy(c, rid, lid, "u1", "k1", sku, qty=2)
     monkeypatch.undo()
