@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import resource
 import statistics
 import time
 from collections import Counter
@@ -68,7 +69,9 @@ async def _attempts(
 
 
 def _worker(url: str, jobs: list[tuple[str, bytes]], start_at: float, queue: Any) -> None:
-    queue.put(asyncio.run(_attempts(url, jobs, start_at)))
+    results = asyncio.run(_attempts(url, jobs, start_at))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    queue.put((results, usage.ru_utime + usage.ru_stime))
 
 
 def scenario(
@@ -109,7 +112,9 @@ def scenario(
     ]
     for p in procs:
         p.start()
-    results = [x for _ in procs for x in queue.get(timeout=600)]
+    answers = [queue.get(timeout=600) for _ in procs]
+    results = [x for got, _cpu in answers for x in got]
+    client_cpu = sum(cpu for _got, cpu in answers)
     for p in procs:
         p.join(timeout=30)
     t_first = min(r[0] for r in results)
@@ -144,6 +149,9 @@ def scenario(
         if sold_out_at is not None and len(created) == units
         else None,
         "outcomes": dict(outcomes),
+        # the load client's own CPU (connecting, sending, parsing), to show it is not the bottleneck
+        "client_cpu_s": round(client_cpu, 2),
+        "client_cpu_us_per_attempt": round(client_cpu / len(results) * 1e6),
         "orders": len(orders),
         "checks": {
             "orders_equal_units_sold": len(orders) == min(units, buyers) == stock["sold"],
