@@ -43,4 +43,45 @@ def create_payment_provider(settings: Settings) -> ProviderSetup:
         )
         transport = httpx.ASGITransport(app=create_app(bank))
         return ProviderSetup(client("http://sandbox.local", transport), bank)
-    raise ValueError(f"unknown payment provider {name!r}; known: sandbox")
+    if name == "wechatpay":
+        return ProviderSetup(_wechatpay(settings))
+    raise ValueError(f"unknown payment provider {name!r}; known: sandbox, wechatpay")
+
+
+def _wechatpay(settings: Settings) -> PaymentProvider:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+
+    from commerce.payments.wechatpay import WeChatPayProvider
+
+    missing = [
+        name
+        for name in (
+            "wechatpay_mchid",
+            "wechatpay_appid",
+            "wechatpay_merchant_serial",
+            "wechatpay_merchant_key_file",
+            "wechatpay_api_v3_key",
+            "wechatpay_platform_serial",
+            "wechatpay_platform_key_file",
+        )
+        if not getattr(settings, name)
+    ]
+    if missing:
+        raise ValueError("PAYMENT_PROVIDER=wechatpay needs " + ", ".join(m.upper() for m in missing))
+    assert settings.wechatpay_merchant_key_file and settings.wechatpay_platform_key_file
+    with open(settings.wechatpay_merchant_key_file, "rb") as f:
+        merchant_key = serialization.load_pem_private_key(f.read(), password=None)
+    with open(settings.wechatpay_platform_key_file, "rb") as f:
+        platform_key = serialization.load_pem_public_key(f.read())
+    if not isinstance(merchant_key, RSAPrivateKey) or not isinstance(platform_key, RSAPublicKey):
+        raise ValueError("WeChat Pay keys are RSA keys")
+    return WeChatPayProvider(
+        mchid=settings.wechatpay_mchid,
+        appid=settings.wechatpay_appid,
+        merchant_serial=settings.wechatpay_merchant_serial,
+        merchant_key=merchant_key,
+        api_v3_key=settings.wechatpay_api_v3_key,
+        platform_keys={settings.wechatpay_platform_serial: platform_key},
+        base_url=settings.wechatpay_base_url,
+    )

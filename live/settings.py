@@ -45,13 +45,21 @@ class Settings(BaseSettings):
     ws_queue_frames: int = Field(64, ge=4, le=10_000, description="frames waiting per connection")
     ws_max_coalesce: int = Field(3, ge=1, description="coalescings within ws_lag_window before closing 4008")
     ws_lag_window_seconds: float = Field(10.0, gt=0)
-    payment_provider: str = Field("sandbox", description="sandbox (more providers come with their adapters)")
+    payment_provider: str = Field("sandbox", description="sandbox or wechatpay")
     payment_sandbox_url: str | None = Field(
         None, description="the sandbox provider's URL; unset: the sandbox runs in this process under /sandbox"
     )
     payment_merchant: str = "sandbox-merchant"
     payment_api_key: str = "sandbox-api-key"
     payment_notify_secret: str = "sandbox-notify-secret"
+    wechatpay_base_url: str = "https://api.mch.weixin.qq.com"
+    wechatpay_mchid: str = ""
+    wechatpay_appid: str = ""
+    wechatpay_merchant_serial: str = Field("", description="serial number of the merchant API certificate")
+    wechatpay_merchant_key_file: str | None = Field(None, description="PEM private key of the merchant")
+    wechatpay_api_v3_key: str = Field("", description="the 32-byte APIv3 key (decrypts notifications)")
+    wechatpay_platform_serial: str = Field("", description="serial / public key id of the platform key")
+    wechatpay_platform_key_file: str | None = Field(None, description="PEM public key of the platform")
     order_pay_minutes: float = Field(15.0, gt=0, description="an unpaid order closes after this long")
     order_auto_complete_days: int = Field(10, ge=1, description="a shipped order completes by itself after")
     order_sweep_seconds: float = Field(5.0, gt=0, description="how often order timers are checked")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -88,7 +89,7 @@ async def test_refusals_name_the_reason(shop: Client, clock: FakeClock) -> None:
     )
     assert r.status_code == 422
     # a countdown: not started yet, with the seconds left
-    start = clock() + __import__("datetime").timedelta(seconds=90)
+    start = clock() + timedelta(seconds=90)
     await ok(
         await c.call(
             "PUT",
