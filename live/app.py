@@ -30,7 +30,7 @@ from live.auth import TokenService
 from live.broker import create_broker
 from live.container import Services
 from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
-from live.hub import Hub
+from live.hub import Hub, RoomTally
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
 from live.ordering.jobs import OrderJobs
@@ -62,9 +62,20 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         prefix=settings.redis_prefix,
     )
 
-    async def keep_figures(room_id: int, peak: int, unique: int, likes: int) -> None:
+    async def keep_figures(t: RoomTally) -> None:
         async with db.transaction() as s:
-            await record_audience(s, room_id, peak=peak, unique=unique, likes=likes)
+            await record_audience(
+                s,
+                t.room_id,
+                peak=t.peak,
+                unique=t.unique,
+                likes=t.likes,
+                danmaku=t.danmaku,
+                watch_seconds=t.watch_seconds,
+                sessions=t.sessions,
+                online=t.online,
+                at=clock(),
+            )
 
     hub = Hub(
         broker,

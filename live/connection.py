@@ -119,6 +119,7 @@ class Connection:
         self._queue: deque[Frame] = deque()
         self._wake = asyncio.Event()
         self._coalesce_times: deque[float] = deque()
+        self.watched_until = monotonic()  # watch time is counted up to here (see Hub)
         self.stats = ConnectionStats()
         self.delivered_seq = 0
         self.closing: tuple[int, str] | None = None

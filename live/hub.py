@@ -69,9 +69,26 @@ class RoomChannel:
     bought_count: int = 0
     kept: tuple[int, int, int] = (0, 0, 0)  # (peak, unique, likes) last handed to ``keep_figures``
     kept_at: float = 0.0
+    danmaku: int = 0  # published from this process since the last keep
+    watch_seconds: float = 0.0  # watched on this process since the last keep
+    sessions: int = 0  # connections opened on this process since the last keep
 
 
-KeepFigures = Callable[[int, int, int, int], Awaitable[None]]  # room_id, peak, unique viewers, likes
+@dataclass(frozen=True)
+class RoomTally:
+    """What the hub hands over for the room report: room-wide figures and this process's increments."""
+
+    room_id: int
+    peak: int
+    unique: int
+    likes: int
+    online: int
+    danmaku: int
+    watch_seconds: int
+    sessions: int
+
+
+KeepFigures = Callable[[RoomTally], Awaitable[None]]
 
 
 class Hub:
@@ -138,6 +155,8 @@ class Hub:
             channel.last_seq = max(await self.broker.last_seq(room_id), known_seq)
             channel.likes_total = await self.broker.add_likes(room_id, 0)
         channel.connections.add(conn)
+        channel.sessions += 1
+        conn.watched_until = time.monotonic()
         if conn.user_id:
             channel.new_viewers.add(conn.user_id)
         channel.counts_dirty = True
@@ -149,6 +168,9 @@ class Hub:
         if channel is None or conn not in channel.connections:
             return
         channel.connections.discard(conn)
+        now = time.monotonic()
+        channel.watch_seconds += now - conn.watched_until
+        conn.watched_until = now
         channel.counts_dirty = True
         self.metrics.ws_connections.dec()
 
@@ -356,20 +378,38 @@ class Hub:
                 await self.broker.unsubscribe(room_id)
 
     async def _keep_figures(self, channel: RoomChannel, *, final: bool) -> None:
-        """Hand the room's figures to ``keep_figures`` when they grew: at most every ``keep_seconds``,
-        and when this process lets the room go. A failure is logged and retried on the next round."""
-        figures = (channel.peak, channel.unique, channel.likes_total)
+        """Hand the room's figures and this process's increments to ``keep_figures``: at most every
+        ``keep_seconds``, and when this process lets the room go. A failure is retried next round."""
+        if self._keep is None:
+            return
         now = time.monotonic()
-        if self._keep is None or figures == channel.kept:
+        for conn in channel.connections:  # watch time of viewers still here, up to now
+            channel.watch_seconds += now - conn.watched_until
+            conn.watched_until = now
+        figures = (channel.peak, channel.unique, channel.likes_total)
+        pending = channel.danmaku or channel.sessions or channel.watch_seconds >= 1
+        if figures == channel.kept and not pending and not channel.connections:
             return
         if not final and now - channel.kept_at < self.keep_seconds:
             return
+        watched = int(channel.watch_seconds)
+        tally = RoomTally(
+            channel.room_id, *figures, channel.online, channel.danmaku, watched, channel.sessions
+        )
         try:
-            await self._keep(channel.room_id, *figures)
+            await self._keep(tally)
         except Exception:
             log.warning("could not keep the room's figures; will retry", extra={"room_id": channel.room_id})
             return
         channel.kept, channel.kept_at = figures, now
+        channel.danmaku -= tally.danmaku
+        channel.sessions -= tally.sessions
+        channel.watch_seconds -= watched
+
+    def count_danmaku(self, room_id: int) -> None:
+        channel = self.rooms.get(room_id)
+        if channel is not None:
+            channel.danmaku += 1
 
     def add_likes(self, room_id: int, n: int) -> None:
         channel = self.rooms.get(room_id)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from commerce.core.transitions import history
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
+    Id,
+    In,
     LiveFigures,
     OptionalReasonIn,
+    Out,
     RoomIn,
     RoomOut,
     RoomPage,
@@ -218,4 +223,46 @@ async def room_report(ctx: Ctx) -> RoomReport:
         unique_viewers=max(f.unique_viewers, unique),
         likes=max(f.likes, likes),
     )
+    viewers = out.audience.unique_viewers
+    if viewers:
+        out.average_watch_seconds = result.watch_seconds // viewers
+        out.conversion = round(result.buyers / viewers, 4)
     return out
+
+
+class FollowIn(In):
+    room_id: Id | None = Field(None, description="the room the viewer follows from (counted in its report)")
+
+
+class FollowOut(Out):
+    streamer_id: str
+    following: bool
+    new: bool
+
+
+@api.op(
+    "PUT",
+    "/streamers/{streamer_id}/follow",
+    summary="Follow a streamer (from a room, if given); following twice changes nothing",
+    tags=TAGS,
+    body=FollowIn,
+    response=FollowOut,
+)
+async def follow_streamer(ctx: Ctx) -> FollowOut:
+    body: FollowIn = ctx.body
+    async with ctx.services.db.transaction() as s:
+        new = await actions.follow(s, ctx.user, ctx.path["streamer_id"], body.room_id, ctx.services.clock())
+    return FollowOut(streamer_id=ctx.path["streamer_id"], following=True, new=new)
+
+
+@api.op(
+    "DELETE",
+    "/streamers/{streamer_id}/follow",
+    summary="Stop following a streamer",
+    tags=TAGS,
+    response=FollowOut,
+)
+async def unfollow_streamer(ctx: Ctx) -> FollowOut:
+    async with ctx.services.db.transaction() as s:
+        await actions.unfollow(s, ctx.user, ctx.path["streamer_id"])
+    return FollowOut(streamer_id=ctx.path["streamer_id"], following=False, new=False)

@@ -401,6 +401,18 @@ class ReportListing(Out):
     live_price_minor: int | None
     currency: str
     times_on_sale: int
+    orders: int = Field(description="paid orders (paid, shipped, delivered, completed)")
+    orders_placed: int = Field(description="every order placed, paid or not")
+    units: int
+    gmv_minor: int = Field(description="value of the paid orders, in minor units of the listing's currency")
+    buyers: int
+
+
+class MinutePointOut(Out):
+    minute: datetime
+    viewers: int = Field(description="highest concurrent viewers sampled in the minute")
+    orders: int = Field(description="paid orders placed in the minute")
+    gmv_minor: int
 
 
 class RoomReport(Out):
@@ -420,6 +432,18 @@ class RoomReport(Out):
     audience: LiveFigures | None = Field(
         None, description="online now, peak concurrent viewers, unique viewers and likes, over every process"
     )
+    danmaku: int
+    new_followers: int = Field(description="viewers who followed the streamer from this room")
+    watch_seconds: int = Field(description="total time watched over every viewer")
+    average_watch_seconds: int = Field(0, description="watch time per unique viewer")
+    orders: int
+    orders_placed: int
+    units: int
+    gmv_minor: int
+    currency: str | None
+    buyers: int
+    conversion: float = Field(0.0, description="buyers (with a paid order) / unique viewers")
+    series: list[MinutePointOut]
 
 
 # --- operations -------------------------------------------------------------------------------

@@ -266,6 +266,7 @@ async def _read_loop(
                             at=services.clock(),
                         )
                 await services.hub.broker.publish_chat(room_id, _dumps(data).encode())
+                services.hub.count_danmaku(room_id)
                 services.metrics.ws_messages.labels(kind, "ok").inc()
                 if ref is not None:
                     await conn.send_now(_dumps({"t": "ack", "id": ref, "chat_id": data["id"]}))

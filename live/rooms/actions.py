@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from commerce.orders.models import Allotment
 from commerce.shops.actions import get_shop, membership
 from commerce.shops.models import MemberRole, ShopMember
 from live.cart.models import Listing
-from live.rooms.models import Room, RoomState, RoomSubscription
+from live.rooms.models import Room, RoomMinute, RoomState, RoomSubscription, StreamerFollow
 from live.rooms.transitions import FINAL, ROOM
 
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
@@ -402,8 +403,22 @@ async def require_room_reader(session: AsyncSession, room: Room, actor: Principa
         raise Forbidden("only the room's shop and platform staff can read this", details={"room_id": room.id})
 
 
-async def record_audience(session: AsyncSession, room_id: int, *, peak: int, unique: int, likes: int) -> None:
-    """Keep the room's audience figures for its report; figures only ever grow (processes may race)."""
+async def record_audience(
+    session: AsyncSession,
+    room_id: int,
+    *,
+    peak: int,
+    unique: int,
+    likes: int,
+    danmaku: int = 0,
+    watch_seconds: int = 0,
+    sessions: int = 0,
+    online: int | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Keep the room's audience figures for its report. Peak, unique viewers and likes only ever grow
+    (processes may race); danmaku, watch time and sessions are this process's increments; ``online``
+    is sampled into the minute of ``at``."""
 
     def grow(column: Any, value: int) -> Any:
         return case((column < value, value), else_=column)
@@ -415,6 +430,56 @@ async def record_audience(session: AsyncSession, room_id: int, *, peak: int, uni
             peak_viewers=grow(Room.peak_viewers, peak),
             unique_viewers=grow(Room.unique_viewers, unique),
             likes=grow(Room.likes, likes),
+            danmaku=Room.danmaku + danmaku,
+            watch_seconds=Room.watch_seconds + watch_seconds,
+            sessions=Room.sessions + sessions,
         )
         .execution_options(synchronize_session=False)
     )
+    if online is not None and at is not None:
+        minute = at.replace(second=0, microsecond=0)
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(RoomMinute).values(room_id=room_id, minute=minute, viewers=online)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[RoomMinute.room_id, RoomMinute.minute],
+            set_={"viewers": case((RoomMinute.viewers < online, online), else_=RoomMinute.viewers)},
+        )
+        await session.execute(stmt)
+
+
+async def follow(
+    session: AsyncSession, actor: Principal, streamer_id: str, room_id: int | None, at: datetime
+) -> bool:
+    """Follow a streamer (from a room, if given); following twice changes nothing. True if new."""
+    if streamer_id == actor.user_id:
+        raise InvalidInput("you cannot follow yourself", details={"field": "streamer_id"})
+    if await session.scalar(select(Room.id).where(Room.streamer_id == streamer_id).limit(1)) is None:
+        raise NotFound("streamer", streamer_id)
+    if room_id is not None:
+        room = await get_room(session, room_id)
+        if room.streamer_id != streamer_id:
+            raise InvalidInput(f"room {room_id} is not {streamer_id}'s", details={"field": "room_id"})
+    exists = await session.scalar(
+        select(StreamerFollow.id).where(
+            StreamerFollow.streamer_id == streamer_id, StreamerFollow.user_id == actor.user_id
+        )
+    )
+    if exists is not None:
+        return False
+    session.add(
+        StreamerFollow(streamer_id=streamer_id, user_id=actor.user_id, room_id=room_id, created_at=at)
+    )
+    try:
+        await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def unfollow(session: AsyncSession, actor: Principal, streamer_id: str) -> bool:
+    result = await session.execute(
+        delete(StreamerFollow).where(
+            StreamerFollow.streamer_id == streamer_id, StreamerFollow.user_id == actor.user_id
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

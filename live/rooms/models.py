@@ -39,6 +39,9 @@ class Room(Base):
     peak_viewers: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
     unique_viewers: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
     likes: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    danmaku: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    watch_seconds: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    sessions: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -53,4 +56,30 @@ class RoomSubscription(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("live_rooms.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+
+
+class RoomMinute(Base):
+    """Concurrent viewers of a room in one minute (the highest count sampled in it)."""
+
+    __tablename__ = "live_room_minutes"
+
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_rooms.id", ondelete="CASCADE"), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    viewers: Mapped[int] = mapped_column(default=0)
+
+
+class StreamerFollow(Base):
+    """A viewer follows a streamer; ``room_id`` is the room they followed from, if any."""
+
+    __tablename__ = "streamer_follows"
+    __table_args__ = (
+        UniqueConstraint("streamer_id", "user_id"),
+        Index("ix_streamer_follows_room", "room_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    streamer_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    room_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime]

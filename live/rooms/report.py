@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.core.db import Clock
 from commerce.core.identity import Principal
 from commerce.core.transitions import TransitionRecord
+from commerce.orders.models import Order, OrderStatus
 from live.cart.actions import cart
 from live.cart.models import ListingStatus
 from live.rooms.actions import get_room, require_room_reader, subscriber_counts
-from live.rooms.models import RoomState
+from live.rooms.models import RoomMinute, RoomState, StreamerFollow
 from live.rooms.transitions import FINAL
+
+PAID = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,19 @@ class ReportListing:
     live_price_minor: int | None
     currency: str
     times_on_sale: int
+    orders: int = 0  # paid orders (paid, shipped, delivered, completed)
+    units: int = 0
+    gmv_minor: int = 0
+    buyers: int = 0
+    orders_placed: int = 0  # every order, paid or not
+
+
+@dataclass(frozen=True)
+class MinutePoint:
+    minute: datetime
+    viewers: int
+    orders: int
+    gmv_minor: int
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,17 @@ class RoomReport:
     subscriber_count: int
     listings: list[ReportListing]
     kept_figures: tuple[int, int, int]  # (peak, unique viewers, likes) as last written by the hub
+    danmaku: int = 0
+    new_followers: int = 0
+    watch_seconds: int = 0
+    sessions: int = 0
+    orders: int = 0
+    orders_placed: int = 0
+    units: int = 0
+    gmv_minor: int = 0
+    currency: str | None = None
+    buyers: int = 0
+    series: list[MinutePoint] = field(default_factory=list)
 
 
 async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Clock) -> RoomReport:
@@ -69,7 +97,7 @@ async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Cl
         end = room.ended_at or clock()
         duration = int((end - room.started_at).total_seconds())
     counts = await subscriber_counts(session, [room.id])
-    return RoomReport(
+    report = RoomReport(
         room_id=room.id,
         shop_id=room.shop_id,
         streamer_id=room.streamer_id,
@@ -95,4 +123,79 @@ async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Cl
             for line in lines
         ],
         kept_figures=(room.peak_viewers, room.unique_viewers, room.likes),
+        danmaku=room.danmaku,
+        watch_seconds=room.watch_seconds,
+        sessions=room.sessions,
+    )
+    return await _sales(session, report)
+
+
+async def _sales(session: AsyncSession, report: RoomReport) -> RoomReport:
+    """Orders, units, GMV and buyers per listing and in total; followers; the per-minute series."""
+    rows = list(
+        await session.execute(
+            select(
+                Order.sale_id,
+                Order.buyer_id,
+                Order.quantity,
+                Order.total_minor,
+                Order.status,
+                Order.created_at,
+            ).where(Order.room_id == report.room_id)
+        )
+    )
+    per: dict[int, dict[str, Any]] = {}
+    buyers: set[str] = set()
+    buckets: dict[datetime, list[int]] = {}
+    for sale_id, buyer, qty, total, status, created in rows:
+        p = per.setdefault(
+            sale_id, {"orders": 0, "units": 0, "gmv_minor": 0, "buyers": set(), "orders_placed": 0}
+        )
+        p["orders_placed"] += 1
+        if status in PAID:
+            p["orders"] += 1
+            p["units"] += qty
+            p["gmv_minor"] += total
+            p["buyers"].add(buyer)
+            buyers.add(buyer)
+            b = buckets.setdefault(created.replace(second=0, microsecond=0), [0, 0])
+            b[0] += 1
+            b[1] += total
+    listings = [
+        replace(
+            line,
+            orders=per.get(line.listing_id, {}).get("orders", 0),
+            units=per.get(line.listing_id, {}).get("units", 0),
+            gmv_minor=per.get(line.listing_id, {}).get("gmv_minor", 0),
+            buyers=len(per.get(line.listing_id, {}).get("buyers", ())),
+            orders_placed=per.get(line.listing_id, {}).get("orders_placed", 0),
+        )
+        for line in report.listings
+    ]
+    viewers = {
+        m.minute.replace(second=0, microsecond=0): m.viewers
+        for m in await session.scalars(select(RoomMinute).where(RoomMinute.room_id == report.room_id))
+    }
+    series = [
+        MinutePoint(minute, viewers.get(minute, 0), *buckets.get(minute, [0, 0]))
+        for minute in sorted(set(viewers) | set(buckets))
+    ]
+    followers = int(
+        await session.scalar(
+            select(func.count()).select_from(StreamerFollow).where(StreamerFollow.room_id == report.room_id)
+        )
+        or 0
+    )
+    currencies = {line.currency for line in report.listings}
+    return replace(
+        report,
+        listings=listings,
+        new_followers=followers,
+        orders=sum(p["orders"] for p in per.values()),
+        orders_placed=len(rows),
+        units=sum(p["units"] for p in per.values()),
+        gmv_minor=sum(p["gmv_minor"] for p in per.values()),
+        currency=next(iter(currencies)) if len(currencies) == 1 else None,
+        buyers=len(buyers),
+        series=series,
     )
