@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from commerce.core.database import Database
 from commerce.core.identity import Role
 from live.app import build_services, create_app
 from live.container import Services
@@ -162,3 +163,26 @@ class Client:
 
 def make_services(db_url: str, clock: FakeClock, **overrides: Any) -> Services:
     return build_services(settings_for(db_url, **overrides), clock)
+
+
+async def seed_shop(db: Database, name: str = "Seed shop") -> int:
+    """A shop row written directly (for tests below the HTTP API that need one)."""
+    from commerce.shops.models import LiveStatus, Shop
+
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    async with db.transaction() as s:
+        shop = Shop(
+            name=name,
+            category="general",
+            owner_id="seed-owner",
+            contact_name="Seed",
+            contact_phone="+86 138 0000 0000",
+            business_license_no="SEED0001",
+            conditions_version="seed",
+            live_status=LiveStatus.APPROVED,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(shop)
+        await s.flush()
+        return shop.id
