@@ -167,13 +167,16 @@ def main() -> None:
     ap.add_argument("--buyers", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2, help="load client processes per server")
     ap.add_argument("--embedded", action="store_true", help="one process on the embedded defaults (SQLite)")
+    ap.add_argument("--only", type=int, choices=[1, 2, 3], help="run one scenario")
     args = ap.parse_args()
     http, _ws, room, _listing, procs = spawn_servers(embedded=args.embedded)
     try:
         with httpx.Client(timeout=30) as h:
             cart = h.get(f"{http[0]}/rooms/{room}/cart").json()["listings"]
         plans = [(args.buyers, 1, 100), (args.buyers, 1, 1000), (500, 5, 1000)]
-        for line, (buyers, attempts, units) in zip(cart, plans, strict=True):
+        for n, (line, (buyers, attempts, units)) in enumerate(zip(cart, plans, strict=True), 1):
+            if args.only and n != args.only:
+                continue
             result = scenario(
                 http, room, line["id"], line["skus"][0]["id"], buyers, attempts, units, args.workers
             )
