@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import jwt
 
@@ -17,7 +19,13 @@ MAX_SUBJECT = 64
 class TokenService:
     def __init__(self, settings: Settings) -> None:
         self._alg = settings.jwt_algorithm
-        self._verify_key = settings.verification_key
+        self._verify_key: Any = settings.verification_key
+        if self._alg.startswith(
+            "HS"
+        ):  # prepared once, not on every request (PyJWT prepares str keys per call)
+            secret = self._verify_key.encode() if isinstance(self._verify_key, str) else self._verify_key
+            k = base64.urlsafe_b64encode(secret).rstrip(b"=").decode()
+            self._verify_key = jwt.PyJWK({"kty": "oct", "k": k}, algorithm=self._alg)
         self._settings = settings
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience

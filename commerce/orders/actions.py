@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.errors import InvalidInput, NotFound
-from commerce.core.transitions import record_transition
+from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders.machine import Actor, check_move
 from commerce.orders.models import HOLDING, Allotment, Order, OrderStatus
 from commerce.orders.stock import Counters, SaleConfig
@@ -95,20 +95,30 @@ async def write_order(session: AsyncSession, order: Order, *, actor_role: str = 
 
 
 async def write_orders(session: AsyncSession, orders: list[Order]) -> list[Order]:
-    """Insert many new orders at once (one statement) and record their first states."""
-    session.add_all(orders)
-    await session.flush()
-    for order in orders:
-        await record_transition(
-            session,
-            entity="order",
-            entity_id=order.id,
-            from_state=None,
-            to_state=OrderStatus.PENDING_PAYMENT,
-            actor_id=order.buyer_id,
-            actor_role=Actor.BUYER,
-            at=order.created_at,
-        )
+    """Insert many new orders at once and record their first states: two Core statements (cached and
+    sent as multi-row inserts), not a unit-of-work flush per object. The orders get their ids."""
+    columns = [c.key for c in Order.__table__.columns if c.key != "id"]
+    rows = [{name: getattr(o, name) for name in columns} for o in orders]
+    result = await session.execute(insert(Order).returning(Order.id, sort_by_parameter_order=True), rows)
+    for order, order_id in zip(orders, result.scalars().all(), strict=True):
+        order.id = order_id
+    await session.execute(
+        insert(TransitionRecord),
+        [
+            {
+                "entity": "order",
+                "entity_id": o.id,
+                "from_state": None,
+                "to_state": OrderStatus.PENDING_PAYMENT,
+                "actor_id": o.buyer_id,
+                "actor_role": Actor.BUYER,
+                "reason": None,
+                "at": o.created_at,
+                "data": {},
+            }
+            for o in orders
+        ],
+    )
     return orders
 
 
