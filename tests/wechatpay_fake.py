@@ -109,7 +109,22 @@ def fake_wechatpay(mchid: str, merchant_serial: str, merchant_public: RSAPublicK
         body = await check(request)
         if isinstance(body, Response):
             return body
-        return PlainTextResponse("交易时间,商户订单号\n`2026-11-25 12:00:00,`YC1\n")
+        header = (
+            "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+            "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
+            "商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+        )
+        rows = [
+            "`2026-11-25 12:00:00,`wxd678efh567hg6787,`1900000109,`0,`,`4200000848202101120290526543,`YC1,"
+            "`oUpF8u,`NATIVE,`SUCCESS,`OTHERS,`CNY,`398.00,`0.00,`0,`0,`0.00,`0.00,`,`,`Silk scarf,`,"
+            "`2.39,`0.60%,`398.00,`0.00,`",
+            "`2026-11-25 13:00:00,`wxd678efh567hg6787,`1900000109,`0,`,`4200000848202101120290526543,`YC1,"
+            "`oUpF8u,`NATIVE,`REFUND,`OTHERS,`CNY,`0.00,`0.00,`50000000382019052709732678859,`YC1R1,"
+            "`100.50,`0.00,`ORIGINAL,`SUCCESS,`Silk scarf,`,`-0.60,`0.60%,`0.00,`100.50,`",
+            "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额",
+            "`2,`398.00,`100.50,`0.00,`1.79,`398.00,`100.50",
+        ]
+        return PlainTextResponse("\n".join([header, *rows]) + "\n", media_type="text/csv")
 
     app = Starlette(
         routes=[

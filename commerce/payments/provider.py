@@ -64,6 +64,16 @@ class PaymentState:
     provider_txn_id: str | None = None
 
 
+@dataclass(frozen=True)
+class StatementLine:
+    kind: Literal["payment", "refund"]
+    out_trade_no: str
+    out_refund_no: str | None
+    amount_minor: int  # positive for payments and refunds alike
+    fee_minor: int
+    currency: str
+
+
 class PaymentProvider(Protocol):
     name: str
 
@@ -91,6 +101,10 @@ class PaymentProvider(Protocol):
 
     async def statement(self, day: date) -> bytes:
         """The provider's statement of a day: CSV of payments, refunds and fees."""
+        ...
+
+    def parse_statement(self, raw: bytes) -> list[StatementLine]:
+        """The statement's lines in our terms."""
         ...
 
     async def close(self) -> None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -16,6 +18,7 @@ from commerce.payments.provider import (
     PaymentState,
     PayRequest,
     RefundAnswer,
+    StatementLine,
 )
 from commerce.payments.signing import request_authorization, verify_notification
 
@@ -130,6 +133,24 @@ class SandboxProvider:
 
     async def statement(self, day: date) -> bytes:
         return (await self._call("GET", f"/v1/statements/{day.isoformat()}")).content
+
+    def parse_statement(self, raw: bytes) -> list[StatementLine]:
+        lines = []
+        for row in csv.DictReader(io.StringIO(raw.decode())):
+            kind = row["type"]
+            if kind not in ("payment", "refund"):
+                continue
+            lines.append(
+                StatementLine(
+                    kind="payment" if kind == "payment" else "refund",
+                    out_trade_no=row["out_trade_no"],
+                    out_refund_no=row["out_refund_no"] or None,
+                    amount_minor=abs(int(row["amount_minor"])),
+                    fee_minor=int(row["fee_minor"]),
+                    currency=row["currency"],
+                )
+            )
+        return lines
 
     async def test_pay(self, out_trade_no: str, amount_minor: int | None = None) -> None:
         """Sandbox only: pay as the buyer would (optionally another amount)."""

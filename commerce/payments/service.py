@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -357,6 +358,61 @@ class PaymentService:
             )
         )
 
+    async def reconcile_statement(self, day: date) -> StatementCheck:
+        """Compare the provider's statement of ``day`` with our payments and refunds; every line that
+        disagrees (unknown to us, another amount, not paid or refunded on our side) is flagged. Asking
+        again for the same day flags nothing twice."""
+        lines = self.provider.parse_statement(await self.provider.statement(day))
+        problems: list[dict[str, Any]] = []
+        matched = 0
+        async with self.db.transaction() as s:
+            seen = {
+                (f.details.get("day"), f.details.get("out_trade_no"), f.details.get("out_refund_no"))
+                for f in await s.scalars(select(FinanceFlag).where(FinanceFlag.kind == "statement_mismatch"))
+            }
+            for line in lines:
+                payment = await s.scalar(select(Payment).where(Payment.out_trade_no == line.out_trade_no))
+                problem: str | None = None
+                if payment is None:
+                    problem = "unknown payment"
+                elif line.kind == "payment":
+                    if payment.status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+                        problem = f"the provider has it paid; we have it {payment.status}"
+                    elif (payment.paid_amount_minor or payment.amount_minor, payment.currency) != (
+                        line.amount_minor,
+                        line.currency,
+                    ):
+                        problem = "amount or currency differs"
+                else:
+                    refund = await s.scalar(select(Refund).where(Refund.out_refund_no == line.out_refund_no))
+                    if refund is None:
+                        problem = "unknown refund"
+                    elif refund.status != RefundStatus.SUCCEEDED:
+                        problem = f"the provider has it refunded; we have it {refund.status}"
+                    elif refund.amount_minor != line.amount_minor:
+                        problem = "refund amount differs"
+                if problem is None:
+                    matched += 1
+                    continue
+                details = {
+                    "day": day.isoformat(),
+                    "kind": line.kind,
+                    "out_trade_no": line.out_trade_no,
+                    "out_refund_no": line.out_refund_no,
+                    "amount_minor": line.amount_minor,
+                    "problem": problem,
+                }
+                problems.append(details)
+                if (details["day"], line.out_trade_no, line.out_refund_no) not in seen:
+                    self._flag(
+                        s,
+                        "statement_mismatch",
+                        payment.order_id if payment else None,
+                        payment.id if payment else None,
+                        details,
+                    )
+        return StatementCheck(day.isoformat(), len(lines), matched, sum(x.fee_minor for x in lines), problems)
+
     async def payments_of(self, order_id: int) -> tuple[list[Payment], list[Refund]]:
         async with self.db.read() as s:
             pays = list(
@@ -366,3 +422,12 @@ class PaymentService:
                 await s.scalars(select(Refund).where(Refund.order_id == order_id).order_by(Refund.id))
             )
         return pays, refunds
+
+
+@dataclass(frozen=True)
+class StatementCheck:
+    day: str
+    lines: int
+    matched: int
+    fees_minor: int
+    flags: list[dict[str, Any]]

@@ -14,11 +14,14 @@ body\\n`` by the merchant's private key.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import secrets
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -36,6 +39,7 @@ from commerce.payments.provider import (
     PaymentState,
     PayRequest,
     RefundAnswer,
+    StatementLine,
 )
 
 MAX_SKEW_SECONDS = 300
@@ -258,8 +262,48 @@ class WeChatPayProvider:
         url = httpx.URL(bill["download_url"])
         return (await self._call("GET", url.raw_path.decode())).content
 
+    def parse_statement(self, raw: bytes) -> list[StatementLine]:
+        """The documented trade bill: a header row, one row per trade with every field prefixed by a
+        backtick and amounts in yuan, then a summary (from the row starting with 总交易单数)."""
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+        if not rows:
+            return []
+        header = [h.strip() for h in rows[0]]
+        col = {name: i for i, name in enumerate(header)}
+        out: list[StatementLine] = []
+        for row in rows[1:]:
+            if not row or row[0].startswith("总交易单数"):
+                break
+            get = {name: row[i].lstrip("`").strip() for name, i in col.items() if i < len(row)}
+            state = get.get("交易状态", "")
+            currency = "CNY" if get.get("货币种类", "CNY") in ("CNY", "") else get["货币种类"]
+            fee = _minor(get.get("手续费", "0"))
+            if state == "SUCCESS":
+                out.append(
+                    StatementLine(
+                        "payment", get["商户订单号"], None, _minor(get["应结订单金额"]), fee, currency
+                    )
+                )
+            elif state == "REFUND":
+                out.append(
+                    StatementLine(
+                        "refund",
+                        get["商户订单号"],
+                        get.get("商户退款单号") or None,
+                        _minor(get["退款金额"]),
+                        fee,
+                        currency,
+                    )
+                )
+        return out
+
     async def close(self) -> None:
         await self._http.aclose()
+
+
+def _minor(yuan: str) -> int:
+    """'12.34' yuan -> 1234 fen, exactly (never through a float)."""
+    return int((Decimal(yuan or "0") * 100).to_integral_value())
 
 
 def _refund_answer(data: Mapping[str, Any]) -> RefundAnswer:

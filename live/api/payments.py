@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from commerce.core.errors import NotFound
+from commerce.core.errors import InvalidInput, NotFound, Unavailable
 from commerce.core.identity import Role
 from commerce.payments.models import FinanceFlag
+from commerce.payments.sandbox_provider import ProviderError
 from live.api.errors import EdgeError
 from live.api.routing import Api, Ctx
 from live.api.schemas import Out, PageQuery
@@ -153,3 +154,38 @@ async def finance_flags(ctx: Ctx) -> FlagList:
             select(FinanceFlag).order_by(FinanceFlag.id.desc()).offset(q.offset).limit(q.limit)
         )
         return FlagList(items=[FlagOut.model_validate(r) for r in rows])
+
+
+class StatementCheckOut(Out):
+    day: str
+    lines: int
+    matched: int
+    fees_minor: int
+    mismatches: list[dict[str, Any]]
+
+
+@api.op(
+    "POST",
+    "/staff/finance/statements/{day}/reconcile",
+    summary="Compare the provider's statement of a day (YYYY-MM-DD) with our payments and refunds; "
+    "each disagreement is flagged for finance once",
+    tags=TAGS,
+    response=StatementCheckOut,
+)
+async def reconcile_statement(ctx: Ctx) -> StatementCheckOut:
+    ctx.user.require(Role.FINANCE, Role.PLATFORM_STAFF)
+    try:
+        day = date.fromisoformat(ctx.path["day"])
+    except ValueError:
+        raise InvalidInput("day must be a date, YYYY-MM-DD", details={"field": "day"}) from None
+    try:
+        check = await ctx.services.payments.reconcile_statement(day)
+    except ProviderError as exc:
+        raise Unavailable("the payment provider did not give the statement; try again later") from exc
+    return StatementCheckOut(
+        day=check.day,
+        lines=check.lines,
+        matched=check.matched,
+        fees_minor=check.fees_minor,
+        mismatches=check.flags,
+    )

@@ -4,6 +4,7 @@ signatures refused with nothing changed, amount mismatches flagged, late payment
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -148,3 +149,37 @@ async def test_a_payment_after_the_order_closed_is_refunded(shop: Client, clock:
     await bank.deliver_due()  # the provider's refund notification: already applied, nothing changes
     statement = (await c.services.payments.provider.statement(clock().date())).decode().splitlines()
     assert [line.split(",")[1] for line in statement[1:]] == ["payment", "refund"]
+
+
+async def test_the_daily_statement_is_reconciled_with_our_records(shop: Client, clock: FakeClock) -> None:
+    c = shop
+    bank = c.services.sandbox
+    assert bank is not None
+    order = await _order(c)
+    checkout = await ok(await c.call("POST", f"/orders/{order['id']}/pay", BUYER))
+    await c.services.payments.provider.test_pay(checkout["out_trade_no"])  # type: ignore[attr-defined]
+    await bank.deliver_due()
+    day = clock().date().isoformat()
+    assert (await c.call("POST", f"/staff/finance/statements/{day}/reconcile", BUYER)).status_code == 403
+    assert (await c.call("POST", "/staff/finance/statements/not-a-day/reconcile", FINANCE)).status_code == 422
+    clean = await ok(await c.call("POST", f"/staff/finance/statements/{day}/reconcile", FINANCE))
+    assert (clean["lines"], clean["matched"], clean["mismatches"]) == (1, 1, [])
+    assert clean["fees_minor"] == order["total_minor"] * 6000 // 1_000_000
+    # money the provider took for a payment we never created: flagged, once
+    bank.create(
+        {
+            "out_trade_no": "STRAY1",
+            "amount_minor": 500,
+            "currency": "CNY",
+            "notify_url": "http://nowhere.invalid/",
+            "expires_at": (clock() + timedelta(hours=1)).isoformat(),
+        }
+    )
+    bank.pay("STRAY1")
+    for _ in range(2):
+        check = await ok(await c.call("POST", f"/staff/finance/statements/{day}/reconcile", FINANCE))
+        assert [(m["out_trade_no"], m["problem"]) for m in check["mismatches"]] == [
+            ("STRAY1", "unknown payment")
+        ]
+    flags = await ok(await c.call("GET", "/staff/finance/flags", FINANCE))
+    assert [f["kind"] for f in flags["items"]].count("statement_mismatch") == 1

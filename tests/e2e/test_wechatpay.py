@@ -129,7 +129,11 @@ async def test_api_calls_are_signed_as_documented() -> None:
     assert (state.status, state.amount_minor) == ("created", 100)
     answer = await p.refund("YC9T1", "YC9T1R1", 100, 100, "CNY", "test")
     assert answer.status == "succeeded" and (await p.query_refund("YC9T1R1")).status == "succeeded"
-    assert b"YC1" in await p.statement(date(2026, 11, 25))
+    lines = p.parse_statement(await p.statement(date(2026, 11, 25)))
+    assert [(x.kind, x.out_trade_no, x.out_refund_no, x.amount_minor, x.fee_minor) for x in lines] == [
+        ("payment", "YC1", None, 39800, 239),
+        ("refund", "YC1", "YC1R1", 10050, -60),
+    ]
     impostor = provider(key=PLATFORM)  # signs with a key the vendor does not know for this serial
     with pytest.raises(ProviderError) as refused:
         await impostor.create(PayRequest("YC9T2", 100, "CNY", "x", "https://shop.example/notify", expires))
