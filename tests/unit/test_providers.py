@@ -1,0 +1,63 @@
+"""Payment providers are chosen by name; unknown names and incomplete settings are refused at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from live.payments import create_payment_provider
+from tests.support import settings_for
+
+
+def test_unknown_provider_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown payment provider 'paypal'"):
+        create_payment_provider(settings_for("sqlite:///x.db", payment_provider="paypal"))
+
+
+def test_wechatpay_needs_its_keys(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="WECHATPAY_MCHID"):
+        create_payment_provider(settings_for("sqlite:///x.db", payment_provider="wechatpay"))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = tmp_path / "merchant.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    public = tmp_path / "platform.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    setup = create_payment_provider(
+        settings_for(
+            "sqlite:///x.db",
+            payment_provider="wechatpay",
+            wechatpay_mchid="1900000109",
+            wechatpay_appid="wxd678efh567hg6787",
+            wechatpay_merchant_serial="5157F09E",
+            wechatpay_merchant_key_file=str(private),
+            wechatpay_api_v3_key="0123456789abcdef0123456789abcdef",
+            wechatpay_platform_serial="PUB_KEY_ID_1",
+            wechatpay_platform_key_file=str(public),
+        )
+    )
+    assert setup.provider.name == "wechatpay" and setup.bank is None
+    with pytest.raises(ValueError, match="32 bytes"):
+        create_payment_provider(
+            settings_for(
+                "sqlite:///x.db",
+                payment_provider="wechatpay",
+                wechatpay_mchid="1",
+                wechatpay_appid="a",
+                wechatpay_merchant_serial="s",
+                wechatpay_merchant_key_file=str(private),
+                wechatpay_api_v3_key="short",
+                wechatpay_platform_serial="p",
+                wechatpay_platform_key_file=str(public),
+            )
+        )
