@@ -10,6 +10,14 @@ from typing import Any, Literal, Protocol
 from commerce.core.errors import Unauthenticated
 
 
+class ProviderError(Exception):
+    """The provider refused or failed a call (its status and answer kept for the logs)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"provider answered {status}: {body[:200]}")
+        self.status = status
+
+
 class InvalidSignature(Unauthenticated):
     """A notification whose signature (or timestamp) does not verify: refused, nothing changes."""
 

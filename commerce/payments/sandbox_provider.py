@@ -17,18 +17,11 @@ from commerce.payments.provider import (
     PayInstructions,
     PaymentState,
     PayRequest,
+    ProviderError,
     RefundAnswer,
     StatementLine,
 )
 from commerce.payments.signing import request_authorization, verify_notification
-
-
-class ProviderError(Exception):
-    """The provider refused or failed a call (its code and message kept for the logs)."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"provider answered {status}: {body[:200]}")
-        self.status = status
 
 
 class SandboxProvider:

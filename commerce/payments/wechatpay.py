@@ -38,6 +38,7 @@ from commerce.payments.provider import (
     PayInstructions,
     PaymentState,
     PayRequest,
+    ProviderError,
     RefundAnswer,
     StatementLine,
 )
@@ -189,8 +190,6 @@ class WeChatPayProvider:
             headers["Content-Type"] = "application/json"
         r = await self._http.request(method, url, content=raw, headers=headers)
         if r.status_code >= 400:
-            from commerce.payments.sandbox_provider import ProviderError
-
             raise ProviderError(r.status_code, r.text)
         return r
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from commerce.core.errors import InvalidInput, NotFound, Unavailable
 from commerce.core.identity import Role
 from commerce.payments.models import FinanceFlag
-from commerce.payments.sandbox_provider import ProviderError
+from commerce.payments.provider import ProviderError
 from live.api.errors import EdgeError
 from live.api.routing import Api, Ctx
 from live.api.schemas import Out, PageQuery

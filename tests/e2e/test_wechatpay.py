@@ -12,9 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from commerce.core.identity import Role
-from commerce.payments.provider import InvalidSignature, PayRequest
+from commerce.payments.provider import InvalidSignature, PayRequest, ProviderError
 from commerce.payments.sandbox import sign_wechatpay_notification
-from commerce.payments.sandbox_provider import ProviderError
 from commerce.payments.wechatpay import WeChatPayProvider
 from tests.e2e.buying import _buy, _sale
 from tests.e2e.world import ok
