@@ -358,14 +358,15 @@ def create_app(bank: SandboxBank) -> Starlette:
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>Sandbox checkout</title>"
             f"<h1>Pay {amount}</h1><p>{html.escape(p.description)}</p><p>Status: {html.escape(p.status)}</p>"
-            f'<form method=post action="/pay/{html.escape(p.out_trade_no)}/confirm">'
+            # relative, so the page works wherever the sandbox is mounted (/sandbox in-process)
+            f'<form method=post action="{html.escape(p.out_trade_no)}/confirm">'
             "<button>Pay now</button></form>"
         )
 
     @handle
     async def confirm(request: Request) -> Response:
         bank.pay(request.path_params["no"])
-        return RedirectResponse(f"/pay/{request.path_params['no']}", status_code=303)
+        return RedirectResponse(str(request.url).removesuffix("/confirm"), status_code=303)
 
     @handle
     async def test_pay(request: Request) -> Response:

@@ -46,8 +46,13 @@ async def test_a_signed_notification_pays_the_order_once(shop: Client) -> None:
     assert again["payment_id"] == checkout["payment_id"]  # asking again reuses the payment
     page = await c.http.get(f"/sandbox/pay/{checkout['out_trade_no']}")  # the page a person clicks through
     assert page.status_code == 200 and "Pay now" in page.text
-    clicked = await c.http.post(f"/sandbox/pay/{checkout['out_trade_no']}/confirm")
-    assert clicked.status_code == 303
+    action = page.text.split('action="', 1)[1].split('"', 1)[0]
+    form = page.url.join(action)  # where the browser posts the button's form
+    assert form.path == f"/sandbox/pay/{checkout['out_trade_no']}/confirm"
+    clicked = await c.http.post(form)
+    assert clicked.status_code == 303 and clicked.headers["location"].endswith(
+        f"/sandbox/pay/{checkout['out_trade_no']}"
+    )
     assert await bank.deliver_due() == 1
     paid = await ok(await c.call("GET", f"/orders/{order['id']}", BUYER))
     assert paid["status"] == "paid" and paid["paid_at"] is not None
