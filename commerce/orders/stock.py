@@ -8,6 +8,7 @@ configuration (total, limit, start, open) lives in the database; a ledger mirror
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -95,16 +96,44 @@ class DatabaseStock:
     """Counters in the ``sale_allotments`` rows; a take is one short write transaction."""
 
     keeps_marks = False
+    BATCH = 100
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._pending: list[tuple[tuple[int, str, int, datetime], asyncio.Future[Take]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
-        try:
-            async with self._db.transaction() as s:
-                return await self._take(s, sale_id, user_id, qty, now)
-        except _Refused as refused:  # raised inside: the transaction rolled back
-            return refused.take
+        """Takes that arrive together share one write transaction (group commit: one commit, one
+        fsync); each runs in its own savepoint, so a refused take undoes only itself. A caller hears
+        its answer once the batch has committed."""
+        future: asyncio.Future[Take] = asyncio.get_running_loop().create_future()
+        self._pending.append(((sale_id, user_id, qty, now), future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)
+        while self._pending:
+            batch, self._pending = self._pending[: self.BATCH], self._pending[self.BATCH :]
+            answers: list[Take] = []
+            try:
+                async with self._db.transaction() as s:
+                    for (sale_id, user_id, qty, now), _ in batch:
+                        try:
+                            async with s.begin_nested():
+                                answers.append(await self._take(s, sale_id, user_id, qty, now))
+                        except _Refused as refused:  # the savepoint rolled back this take only
+                            answers.append(refused.take)
+            except BaseException as exc:  # the batch did not commit: nothing was taken
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), answer in zip(batch, answers, strict=True):
+                if not future.done():
+                    future.set_result(answer)
 
     async def _take(self, s: AsyncSession, sale_id: int, user_id: str, qty: int, now: datetime) -> Take:
         row = (
@@ -136,7 +165,8 @@ class DatabaseStock:
         return Take(True, left, user_units=units)
 
     async def _why(self, s: AsyncSession, sale_id: int, user_id: str, qty: int, now: datetime) -> Take:
-        a = await s.get(Allotment, sale_id)
+        # fresh from the database: earlier takes of the same batch changed the row behind the session
+        a = await s.get(Allotment, sale_id, populate_existing=True)
         if a is None:
             return Take(False, 0, UNKNOWN)
         left = a.total - a.sold
