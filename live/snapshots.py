@@ -8,7 +8,6 @@ to the room (later events reach the new viewer through the hub), and for at most
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from commerce.core.database import Database
 from live.api.views import listing_out, room_out
 from live.cart.actions import cart
 from live.rooms.actions import get_room, subscriber_counts
+from live.shared_reads import SharedReads
 
 
 @dataclass(frozen=True)
@@ -35,38 +35,21 @@ class RoomSnapshots:
         self._db = db
         self.max_age = max_age
         self._now = monotonic
-        self._views: dict[int, RoomView] = {}
-        self._reading: dict[int, asyncio.Future[RoomView]] = {}
-        self.reads = 0
+        self._shared: SharedReads[int, RoomView] = SharedReads()
+
+    @property
+    def reads(self) -> int:
+        return self._shared.reads
 
     async def view(self, room_id: int, *, covering: int) -> RoomView:
         """A view of the room at sequence ``covering`` or later."""
-        while True:
-            cached = self._views.get(room_id)
-            if cached is not None and cached.seq >= covering and self._now() - cached.read_at <= self.max_age:
-                return cached
-            pending = self._reading.get(room_id)
-            if pending is None:
-                break
-            view = await asyncio.shield(pending)
-            if view.seq >= covering:
-                return view
-        future: asyncio.Future[RoomView] = asyncio.get_running_loop().create_future()
-        self._reading[room_id] = future
-        try:
-            view = await self._read(room_id)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # a failure is reported to the joiners waiting on it, not logged twice
-            raise
-        finally:
-            del self._reading[room_id]
-        self._views[room_id] = view
-        future.set_result(view)
-        return view
+        return await self._shared.get(
+            room_id,
+            lambda: self._read(room_id),
+            lambda v: v.seq >= covering and self._now() - v.read_at <= self.max_age,
+        )
 
     async def _read(self, room_id: int) -> RoomView:
-        self.reads += 1
         async with self._db.read() as s:
             room = await get_room(s, room_id)
             lines = await cart(s, room_id)
@@ -79,4 +62,4 @@ class RoomSnapshots:
         )
 
     def forget(self, room_id: int) -> None:
-        self._views.pop(room_id, None)
+        self._shared.forget(lambda k: k == room_id)

@@ -97,10 +97,6 @@ class RedisStock:
     def _mark(self, buyer_id: str, key: str) -> str:
         return f"{self._prefix}:orderkey:{buyer_id}:{key}"
 
-    async def remembered(self, buyer_id: str, key: str) -> int | bool | None:
-        found = await self._redis.get(self._mark(buyer_id, key))
-        return int(found) if found is not None else None
-
     async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
         if not marks:
             return

@@ -71,11 +71,6 @@ class StockLedger(Protocol):
 
     async def counters(self, sale_id: int) -> Counters | None: ...
 
-    async def remembered(self, buyer_id: str, key: str) -> int | bool | None:
-        """The order a buyer's Idempotency-Key produced, if the ledger keeps such marks (False: it
-        does not; ask the database)."""
-        ...
-
     async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
         """Remember (buyer, Idempotency-Key, order id) marks, if the ledger keeps them."""
         ...
@@ -232,9 +227,6 @@ class DatabaseStock:
                 )
             )
             return Counters(a.sold, {u: int(n) for u, n in rows})
-
-    async def remembered(self, buyer_id: str, key: str) -> int | bool | None:
-        return False  # the orders table itself answers
 
     async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
         return None

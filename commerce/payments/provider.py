@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
+
+import httpx
 
 from commerce.core.errors import Unauthenticated
 
@@ -16,6 +19,25 @@ class ProviderError(Exception):
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"provider answered {status}: {body[:200]}")
         self.status = status
+
+
+async def signed_call(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    body: dict[str, Any] | None,
+    authorization: Callable[[str, str, bytes], str],
+) -> httpx.Response:
+    """Send a JSON request whose ``Authorization`` signs method, URL and body (each provider has its
+    scheme); a 4xx/5xx answer raises ProviderError."""
+    raw = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+    headers = {"Authorization": authorization(method, url, raw), "Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    r = await http.request(method, url, content=raw, headers=headers)
+    if r.status_code >= 400:
+        raise ProviderError(r.status_code, r.text)
+    return r
 
 
 class InvalidSignature(Unauthenticated):

@@ -17,9 +17,9 @@ from commerce.payments.provider import (
     PayInstructions,
     PaymentState,
     PayRequest,
-    ProviderError,
     RefundAnswer,
     StatementLine,
+    signed_call,
 )
 from commerce.payments.signing import request_authorization, verify_notification
 
@@ -40,14 +40,13 @@ class SandboxProvider:
         self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=10)
 
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        raw = json.dumps(body).encode() if body is not None else b""
-        headers = {"Authorization": request_authorization(self._merchant, self._key, method, path, raw)}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        r = await self._http.request(method, path, content=raw, headers=headers)
-        if r.status_code >= 400:
-            raise ProviderError(r.status_code, r.text)
-        return r
+        return await signed_call(
+            self._http,
+            method,
+            path,
+            body,
+            lambda m, u, raw: request_authorization(self._merchant, self._key, m, u, raw),
+        )
 
     async def create(self, request: PayRequest) -> PayInstructions:
         r = await self._call(

@@ -38,9 +38,9 @@ from commerce.payments.provider import (
     PayInstructions,
     PaymentState,
     PayRequest,
-    ProviderError,
     RefundAnswer,
     StatementLine,
+    signed_call,
 )
 
 MAX_SKEW_SECONDS = 300
@@ -184,14 +184,7 @@ class WeChatPayProvider:
         )
 
     async def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        raw = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
-        headers = {"Authorization": self.authorization(method, url, raw), "Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        r = await self._http.request(method, url, content=raw, headers=headers)
-        if r.status_code >= 400:
-            raise ProviderError(r.status_code, r.text)
-        return r
+        return await signed_call(self._http, method, url, body, self.authorization)
 
     async def create(self, request: PayRequest) -> PayInstructions:
         r = await self._call(

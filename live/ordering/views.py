@@ -8,7 +8,6 @@ listing may be sold is not decided here: the stock ledger holds that (open, star
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from commerce.core.database import Database
 from commerce.core.errors import NotFound
 from live.cart.models import Listing, ListingStatus
 from live.rooms.models import Room, RoomState
+from live.shared_reads import SharedReads
 
 
 @dataclass(frozen=True)
@@ -52,38 +52,19 @@ class SaleViews:
         self._db = db
         self.max_age = max_age
         self._now = monotonic
-        self._views: dict[tuple[int, int], SaleView] = {}
-        self._reading: dict[tuple[int, int], asyncio.Future[SaleView]] = {}
-        self.reads = 0
+        self._shared: SharedReads[tuple[int, int], SaleView] = SharedReads()
 
     async def get(self, room_id: int, listing_id: int) -> SaleView:
-        key = (room_id, listing_id)
-        view = self._views.get(key)
-        if view is not None and self._now() - view.read_at <= self.max_age:
-            return view
-        pending = self._reading.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[SaleView] = asyncio.get_running_loop().create_future()
-        self._reading[key] = future
-        try:
-            view = await self._read(room_id, listing_id)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()
-            raise
-        finally:
-            del self._reading[key]
-        self._views[key] = view
-        future.set_result(view)
-        return view
+        return await self._shared.get(
+            (room_id, listing_id),
+            lambda: self._read(room_id, listing_id),
+            lambda v: self._now() - v.read_at <= self.max_age,
+        )
 
     def forget(self, room_id: int) -> None:
-        for key in [k for k in self._views if k[0] == room_id]:
-            del self._views[key]
+        self._shared.forget(lambda k: k[0] == room_id)
 
     async def _read(self, room_id: int, listing_id: int) -> SaleView:
-        self.reads += 1
         async with self._db.read() as s:
             room = await s.get(Room, room_id)
             if room is None:
