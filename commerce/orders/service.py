@@ -71,12 +71,13 @@ class OrderService:
         self.clock = clock
         self.pay_timeout = timedelta(minutes=pay_minutes)
         self._batch: list[tuple[Order, asyncio.Future[Order]]] = []
+        self._inflight: dict[tuple[str, str], asyncio.Future[Placed]] = {}
         self._flusher: asyncio.Task[None] | None = None
         self.auto_complete_days = auto_complete_days
 
     async def replay(self, buyer_id: str, key: str, request_hash: str) -> Order | None:
         """The order an earlier request with this key placed (refusing a different request), if any.
-        With a ledger that remembers keys (Redis) a first attempt costs no database read."""
+        A ledger that keeps key marks (Redis) answers retries inside ``take``; callers skip this then."""
         async with self.db.read() as s:
             existing = await actions.by_key(s, buyer_id, key)
         if existing is not None and existing.request_hash != request_hash:
@@ -101,7 +102,27 @@ class OrderService:
 
     async def purchase(self, draft: Order) -> Placed:
         """Place ``draft`` (an unsaved pending order carrying the buyer's key and request hash). Call
-        ``replay`` first; twins racing past it are settled by the orders' unique key."""
+        ``replay`` first. Twins (the same key) in flight on this process share the first one's answer;
+        twins racing on two processes are settled by the orders' unique key."""
+        key = (draft.buyer_id, draft.idempotency_key)
+        running = self._inflight.get(key)
+        if running is not None:
+            first = await asyncio.shield(running)
+            return self._replay(first.order, draft)
+        future: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            placed = await self._purchase(draft)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # the twins get it; nothing else to report
+            raise
+        finally:
+            del self._inflight[key]
+        future.set_result(placed)
+        return placed
+
+    async def _purchase(self, draft: Order) -> Placed:
         now = self.clock()
         take = await self.stock.take(
             draft.sale_id, draft.buyer_id, draft.quantity, now, draft.idempotency_key
@@ -123,7 +144,7 @@ class OrderService:
                 raise PurchaseRefused(
                     NOT_OPEN, "no stock has been allotted to this product", details={"left": 0}
                 )
-        if not take.ok and take.reason == LIMIT and not await self._marks_kept():
+        if not take.ok and take.reason == LIMIT and not self.stock.keeps_marks:
             # a ledger without key marks: the buyer's limit may be their own earlier order (a retry)
             async with self.db.read() as s:
                 mine = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
@@ -151,9 +172,6 @@ class OrderService:
                 raise
             return self._replay(twin, draft)
         return Placed(order, True, take.left)
-
-    async def _marks_kept(self) -> bool:
-        return self.stock.keeps_marks
 
     def _write(self, draft: Order) -> asyncio.Future[Order]:
         """Write the order durably. Winners of a flash sale arrive together: they are written in

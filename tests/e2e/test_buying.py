@@ -255,3 +255,44 @@ async def test_shipping_receipt_and_auto_completion(shop: Client, clock: FakeClo
     assert await OrderJobs(c.services).sweep_once() == []
     staff_view = await ok(await c.call("GET", f"/orders/{ids[2]}", STAFF))
     assert staff_view["status"] == "completed"
+
+
+async def test_a_new_live_price_applies_to_the_next_purchase(shop: Client) -> None:
+    c = shop
+    w, rid, lid, sku = await _sale(c, stock=10, limit=None)
+    first = await ok(await _buy(c, rid, lid, "u1", "k1", sku), 201)
+    await ok(
+        await c.call("PUT", f"/rooms/{rid}/listings/{lid}/price", w.streamer, json={"live_price_minor": 990})
+    )
+    second = await ok(await _buy(c, rid, lid, "u2", "k2", sku), 201)  # not the price read a moment ago
+    assert first["unit_price_minor"] != 990 and second["unit_price_minor"] == 990
+
+
+async def test_concurrent_twins_with_one_key_make_one_order(shop: Client) -> None:
+    c = shop
+    _w, rid, lid, sku = await _sale(c, stock=10, limit=None)
+    answers = await asyncio.gather(*(_buy(c, rid, lid, "u1", "same-key", sku, qty=2) for _ in range(8)))
+    assert {a.status_code for a in answers} <= {200, 201}
+    assert len({a.json()["id"] for a in answers}) == 1
+    stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
+    assert stock["sold"] == 2  # the twins that lost gave their units back
+
+
+async def test_a_retry_is_answered_even_after_redis_lost_the_sale(
+    shop: Client, backend: tuple[str, dict[str, Any]]
+) -> None:
+    c = shop
+    _w, rid, lid, sku = await _sale(c, stock=5, limit=1)
+    order = await ok(await _buy(c, rid, lid, "u1", "k1", sku), 201)
+    if backend[1].get("redis_url"):  # Redis restarted empty: counters and key marks are gone
+        from redis.asyncio import Redis
+
+        r = Redis.from_url(backend[1]["redis_url"])
+        await r.delete(*[k async for k in r.scan_iter(f"{backend[1]['redis_prefix']}:*")])
+        await r.aclose()
+    again = await ok(await _buy(c, rid, lid, "u1", "k1", sku))  # rebuilt from the orders, marks too
+    assert again["id"] == order["id"]
+    r2 = await _buy(c, rid, lid, "u1", "k2", sku)  # and the limit still counts the order
+    assert r2.status_code == 409 and r2.json()["error"]["code"] == "limit_reached"
+    stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
+    assert stock["sold"] == 1
