@@ -40,5 +40,10 @@ typecheck: install
 check-compose:
 	bash scripts/check-compose.sh
 
+## media-deps: install nginx with the RTMP module, and ffmpeg (Debian packages; skipped when present)
+.PHONY: media-deps
+media-deps:
+	bash scripts/install-media.sh
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

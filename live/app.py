@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,7 +23,7 @@ from commerce.orders.stock import create_stock
 from commerce.payments.sandbox import create_app as sandbox_app
 from commerce.payments.service import PaymentService
 from live import __doc__ as live_doc
-from live.api import cart, catalog, me, moderation, ops, orders, payments, rooms, shops, staff
+from live.api import cart, catalog, me, media, moderation, ops, orders, payments, rooms, shops, staff
 from live.api.errors import error_response
 from live.api.routing import Api
 from live.api.ws import room_socket
@@ -31,14 +32,18 @@ from live.broker import create_broker
 from live.container import Services
 from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
 from live.hub import Hub, RoomTally
+from live.media import create_media_provider
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
-from live.ordering.jobs import OrderJobs
+from live.ordering.jobs import OrderJobs, room_sales_closed
 from live.ordering.views import SaleViews
 from live.payments import SANDBOX_MOUNT, create_payment_provider
 from live.rooms.actions import record_audience
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
+from live.streaming.jobs import StreamJobs
+from live.streaming.service import StreamService
+from media.provider import StreamEvent
 
 log = logging.getLogger("yellowcart.app")
 VERSION = "0.1.0"
@@ -46,7 +51,7 @@ VERSION = "0.1.0"
 
 def build_api() -> Api:
     api = Api()
-    for module in (ops, me, shops, catalog, rooms, cart, staff, moderation, orders, payments):
+    for module in (ops, me, shops, catalog, rooms, cart, staff, moderation, orders, payments, media):
         api.include(module.api)
     return api
 
@@ -97,7 +102,14 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     payment = create_payment_provider(settings)
     sale_views = SaleViews(db)
     hub.on_state = sale_views.forget  # a price or status change drops the cached view at once
-    return Services(
+
+    streams_box: list[StreamService] = []
+
+    async def stream_event(event: StreamEvent) -> None:
+        await streams_box[0].on_event(event)
+
+    media = create_media_provider(settings, stream_event, clock)
+    services = Services(
         settings=settings,
         db=db,
         tokens=TokenService(settings),
@@ -124,7 +136,23 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         ),
         sandbox=payment.bank,
         sale_views=sale_views,
+        media=media,
+        streams=StreamService(
+            db,
+            media,
+            clock,
+            go_live=settings.media_go_live,
+            grace=timedelta(seconds=settings.media_grace_seconds),
+            key_ttl=timedelta(seconds=settings.media_key_ttl_seconds),
+        ),
     )
+    streams_box.append(services.streams)
+
+    async def room_closed(room_id: int) -> None:
+        await room_sales_closed(services, room_id)
+
+    services.streams.set_room_closed(room_closed)
+    return services
 
 
 def create_app(
@@ -142,6 +170,8 @@ def create_app(
         services.relay.start()
         jobs = OrderJobs(services)
         jobs.start()
+        stream_jobs = StreamJobs(services)
+        stream_jobs.start()
         notifier = (
             asyncio.create_task(services.sandbox.run_notifier(), name="sandbox-notifier")
             if services.sandbox is not None
@@ -155,6 +185,9 @@ def create_app(
         finally:
             log.info("yellowcart shutting down")
             await jobs.stop()
+            await stream_jobs.stop()
+            await services.streams.stop()
+            await services.media.close()
             if notifier is not None:
                 notifier.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -179,7 +212,11 @@ def create_app(
             status_code=500,
         )
 
-    routes: list[BaseRoute] = [*api.routes(), WebSocketRoute("/ws/rooms/{room_id:int}", room_socket)]
+    routes: list[BaseRoute] = [
+        *api.routes(),
+        *media.routes,
+        WebSocketRoute("/ws/rooms/{room_id:int}", room_socket),
+    ]
     if services.sandbox is not None:  # the in-process sandbox's payment page and API, for a person to click
         routes.append(Mount(SANDBOX_MOUNT, app=sandbox_app(services.sandbox)))
     app = Starlette(

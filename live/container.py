@@ -19,6 +19,8 @@ from live.observability import Metrics
 from live.ordering.views import SaleViews
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
+from live.streaming.service import StreamService
+from media.provider import MediaProvider
 
 
 @dataclass
@@ -36,5 +38,7 @@ class Services:
     orders: OrderService
     payments: PaymentService
     sale_views: SaleViews
+    media: MediaProvider
+    streams: StreamService
     sandbox: SandboxBank | None = None  # the in-process sandbox payment provider, if used
     redis: Redis | None = None

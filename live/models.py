@@ -9,6 +9,7 @@ from commerce.shops import models as shop_models
 from live.cart import models as cart_models
 from live.moderation import models as moderation_models
 from live.rooms import models as room_models
+from live.streaming import models as stream_models
 
 metadata = Base.metadata
 
@@ -24,5 +25,6 @@ __all__ = [
     "payment_models",
     "room_models",
     "shop_models",
+    "stream_models",
     "transitions",
 ]

@@ -8,6 +8,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "yellowcart-development-secret-change-me-0123456789"
+DEV_MEDIA_SECRET = "yellowcart-development-media-secret-change-me"
+MEDIA_PROVIDERS = ("webrtc", "nginx-rtmp", "aliyun", "tencent")
 
 
 class Settings(BaseSettings):
@@ -79,6 +81,52 @@ class Settings(BaseSettings):
     chat_burst: int = Field(5, ge=1, description="danmaku a user may send at once")
     likes_max_per_message: int = Field(50, ge=1)
 
+    media_provider: str = Field(
+        "webrtc", description="webrtc (in-process WHIP/WHEP relay), nginx-rtmp, aliyun or tencent"
+    )
+    media_go_live: Literal["stream", "manual"] = Field(
+        "stream", description="a scheduled room goes live when its stream starts, or when its streamer says"
+    )
+    media_grace_seconds: float = Field(60.0, ge=0, description="a dropped stream ends the room after this")
+    media_sweep_seconds: float = Field(5.0, gt=0, description="how often dropped streams are checked")
+    media_key_secret: str | None = Field(None, description="signs push keys (nginx-rtmp, webrtc)")
+    media_key_ttl_seconds: int = Field(86400, ge=60, description="push credentials expire after this")
+    media_callback_sources: list[str] = Field(
+        ["127.0.0.1/32", "::1/128"], description="addresses the self-hosted media server calls back from"
+    )
+    nginx_rtmp_url: str = Field("rtmp://127.0.0.1:1935/live", description="nginx-rtmp: push/pull base")
+    nginx_http_url: str = Field("http://127.0.0.1:8080", description="nginx-rtmp: its http block (HLS)")
+    nginx_replay_dir: str = Field("./var/nginx/media/replays", description="nginx-rtmp: replays go here")
+    nginx_record_dir: str | None = Field(
+        "./var/nginx/media/recordings", description="nginx-rtmp: recordings outside it are refused"
+    )
+    aliyun_push_domain: str = ""
+    aliyun_play_domain: str = ""
+    aliyun_app_name: str = "live"
+    aliyun_push_auth_key: str = ""
+    aliyun_play_auth_key: str = ""
+    aliyun_notify_auth_key: str = Field("", description="the key Aliyun signs its stream callbacks with")
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_api_url: str = "https://live.aliyuncs.com"
+    tencent_push_domain: str = ""
+    tencent_play_domain: str = ""
+    tencent_app_name: str = "live"
+    tencent_push_key: str = ""
+    tencent_play_key: str = ""
+    tencent_callback_key: str = Field("", description="the key Tencent signs its stream callbacks with")
+    tencent_secret_id: str = ""
+    tencent_secret_key: str = ""
+    tencent_region: str = "ap-guangzhou"
+    tencent_api_url: str = "https://live.tencentcloudapi.com"
+
+    @field_validator("media_provider")
+    @classmethod
+    def _known_media_provider(cls, v: str) -> str:
+        if v not in MEDIA_PROVIDERS:
+            raise ValueError(f"unknown media provider {v!r}; known: {', '.join(MEDIA_PROVIDERS)}")
+        return v
+
     @field_validator("jwt_secret")
     @classmethod
     def _secret_strength(cls, v: str | None) -> str | None:
@@ -114,3 +162,7 @@ class Settings(BaseSettings):
     @property
     def uses_dev_secret(self) -> bool:
         return self.jwt_algorithm.startswith("HS") and self.jwt_secret is None
+
+    @property
+    def stream_key_secret(self) -> str:
+        return self.media_key_secret or DEV_MEDIA_SECRET

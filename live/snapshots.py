@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from commerce.core.database import Database
-from live.api.views import listing_out, room_out
+from live.api.views import listing_out, room_out, stream_out
 from live.cart.actions import cart
 from live.rooms.actions import get_room, subscriber_counts
 from live.shared_reads import SharedReads
+from live.streaming.service import read_stream
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,11 @@ class RoomSnapshots:
             room = await get_room(s, room_id)
             lines = await cart(s, room_id)
             subs = await subscriber_counts(s, [room_id])
+            row, replays = await read_stream(s, room_id)
+        stream = stream_out(row, replays) if row is not None else None
         return RoomView(
             seq=room.event_seq,
-            room=room_out(room, subscribers=subs[room_id]).model_dump(mode="json"),
+            room=room_out(room, subscribers=subs[room_id], stream=stream).model_dump(mode="json"),
             cart=[listing_out(line, room.explaining_listing_id).model_dump(mode="json") for line in lines],
             read_at=self._now(),
         )

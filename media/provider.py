@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from commerce.core.errors import DomainError, Forbidden, Unauthenticated
+from commerce.core.errors import Forbidden, Unauthenticated, Unavailable
 
 
 class StreamEventKind(StrEnum):
@@ -80,7 +80,7 @@ class Replay:
     duration_s: float | None = None
 
 
-class MediaError(DomainError):
+class MediaError(Unavailable):
     """A media provider could not do what was asked (its answer kept for the logs)."""
 
     code = "media_error"

@@ -22,10 +22,11 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.api.views import room_out
+from live.api.views import room_out, stream_out
 from live.ordering.jobs import room_sales_closed
 from live.rooms import actions, report
 from live.rooms.models import Room
+from live.streaming.service import read_stream
 
 api = Api()
 TAGS = ["rooms"]
@@ -35,7 +36,9 @@ async def _out(ctx: Ctx, room: Room) -> RoomOut:
     async with ctx.services.db.read() as s:
         counts = await actions.subscriber_counts(s, [room.id])
         subscribed = await actions.is_subscribed(s, ctx.principal, room.id)
-    return room_out(room, subscribers=counts[room.id], subscribed=subscribed)
+        row, replays = await read_stream(s, room.id)
+    stream = stream_out(row, replays) if row is not None else None
+    return room_out(room, subscribers=counts[room.id], subscribed=subscribed, stream=stream)
 
 
 @api.op(
@@ -136,6 +139,7 @@ async def start_room(ctx: Ctx) -> RoomOut:
 async def end_room(ctx: Ctx) -> RoomOut:
     async with ctx.services.db.transaction() as s:
         room = await actions.end_room(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
+    await ctx.services.streams.room_closed(room.id)
     await room_sales_closed(ctx.services, room.id)
     return await _out(ctx, room)
 
@@ -152,6 +156,7 @@ async def cancel_room(ctx: Ctx) -> RoomOut:
     body: OptionalReasonIn = ctx.body
     async with ctx.services.db.transaction() as s:
         room = await actions.cancel_room(s, ctx.user, ctx.path["room_id"], body.reason, ctx.services.clock)
+    await ctx.services.streams.room_closed(room.id)
     return await _out(ctx, room)
 
 

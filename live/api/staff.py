@@ -67,6 +67,7 @@ async def force_end(ctx: Ctx) -> RoomOut:
     async with ctx.services.db.transaction() as s:
         room = await actions.force_end(s, ctx.user, ctx.path["room_id"], body.reason, ctx.services.clock)
         counts = await actions.subscriber_counts(s, [room.id])
+    await ctx.services.streams.room_closed(room.id)
     await room_sales_closed(ctx.services, room.id)
     return room_out(room, subscribers=counts[room.id])
 

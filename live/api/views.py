@@ -5,11 +5,21 @@ from __future__ import annotations
 from commerce.catalog.models import Product, Sku
 from commerce.shops.actions import allowed_decisions
 from commerce.shops.models import Shop
-from live.api.schemas import ListingOut, ProductOut, ProductSummary, RoomOut, ShopOut, SkuOut
+from live.api.schemas import (
+    ListingOut,
+    ProductOut,
+    ProductSummary,
+    ReplayOut,
+    RoomOut,
+    ShopOut,
+    SkuOut,
+    StreamOut,
+)
 from live.cart.actions import CartLine
 from live.cart.transitions import LISTING
 from live.rooms.models import Room
 from live.rooms.transitions import ROOM
+from live.streaming.models import RoomReplay, RoomStream
 
 
 def shop_out(shop: Shop, *, private: bool, staff: bool = False) -> ShopOut:
@@ -59,7 +69,19 @@ def product_out(product: Product, skus: list[Sku]) -> ProductOut:
     )
 
 
-def room_out(room: Room, *, subscribers: int = 0, subscribed: bool = False) -> RoomOut:
+def stream_out(row: RoomStream, replays: list[RoomReplay], play_token: str | None = None) -> StreamOut:
+    return StreamOut(
+        provider=row.provider,
+        state=row.state,
+        pull=dict(row.pull),
+        replays=[ReplayOut.model_validate(r) for r in replays],
+        play_token=play_token,
+    )
+
+
+def room_out(
+    room: Room, *, subscribers: int = 0, subscribed: bool = False, stream: StreamOut | None = None
+) -> RoomOut:
     return RoomOut(
         id=room.id,
         shop_id=room.shop_id,
@@ -76,6 +98,7 @@ def room_out(room: Room, *, subscribers: int = 0, subscribed: bool = False) -> R
         subscriber_count=subscribers,
         subscribed=subscribed,
         allowed_transitions=sorted(ROOM.allowed(room.state)),
+        stream=stream,
     )
 
 

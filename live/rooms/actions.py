@@ -35,7 +35,7 @@ def room_stream(room_id: int) -> str:
 class RoomInput:
     shop_id: int
     title: str
-    cover_url: str
+    cover_url: str | None
     description: str = ""
     start_now: bool = False
     scheduled_at: datetime | None = None
@@ -175,7 +175,7 @@ async def create_room(session: AsyncSession, actor: Principal, data: RoomInput, 
         shop_id=shop.id,
         streamer_id=streamer_id,
         title=data.title,
-        cover_url=data.cover_url,
+        cover_url=data.cover_url or "",
         description=data.description,
         state=RoomState.SCHEDULED,
         scheduled_at=data.scheduled_at or now,
@@ -256,6 +256,25 @@ async def start_room(session: AsyncSession, actor: Principal, room_id: int, cloc
     await _ensure_not_live_elsewhere(session, room.streamer_id, room.id)
     await _transition(session, room, RoomState.LIVE, actor, actor_role(member), clock())
     return room
+
+
+async def start_by_stream(session: AsyncSession, room: Room, actor_id: str, now: datetime) -> None:
+    """The room's stream started and rooms go live by stream: the same checks as the streamer's start.
+    ``room`` is locked by the caller."""
+    ROOM.check(room.state, RoomState.LIVE)
+    shop = await get_shop(session, room.shop_id)
+    if not shop.qualified:
+        raise Forbidden(
+            f"shop {shop.id} is not qualified to sell live ({shop.live_status})",
+            details={"shop_id": shop.id, "live_status": shop.live_status},
+        )
+    await _ensure_not_live_elsewhere(session, room.streamer_id, room.id)
+    await _transition(session, room, RoomState.LIVE, Principal(actor_id), "system", now)
+
+
+async def end_by_stream(session: AsyncSession, room: Room, actor_id: str, now: datetime, reason: str) -> None:
+    """The room's stream stayed down past the grace period. ``room`` is locked by the caller."""
+    await _transition(session, room, RoomState.ENDED, Principal(actor_id), "system", now, reason)
 
 
 def actor_role(member: ShopMember) -> str:

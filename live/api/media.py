@@ -1,0 +1,248 @@
+"""Streams: push credentials, the room's stream, provider callbacks, the stream history, WHIP and WHEP.
+
+WHIP/WHEP (RFC 9725) carry SDP rather than JSON, so their routes are plain Starlette routes; their
+errors are still JSON bodies naming the problem.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from commerce.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from commerce.core.identity import Role
+from live.api.errors import EdgeError, domain_error_response
+from live.api.routing import Api, Ctx
+from live.api.schemas import (
+    CallbackAnswer,
+    PushCredentialsOut,
+    StreamEventOut,
+    StreamEventPage,
+    StreamEventsQuery,
+    StreamOut,
+)
+from live.api.views import stream_out
+from live.container import Services
+from live.rooms import actions as rooms
+from live.streaming.service import read_stream
+from media.provider import CallbackRequest, stream_for_room
+
+api = Api()
+TAGS = ["streams"]
+SDP = "application/sdp"
+
+
+def _play_token(services: Services, room_id: int) -> str | None:
+    make = getattr(services.media, "play_token", None)
+    if make is None:
+        return None
+    token: str = make(stream_for_room(room_id), services.clock() + services.streams.key_ttl)
+    return token
+
+
+@api.op(
+    "POST",
+    "/rooms/{room_id:int}/stream/credentials",
+    summary="The room's streamer: signed, expiring push credentials (RTMP URL + key, or WHIP + token)",
+    tags=TAGS,
+    response=PushCredentialsOut,
+)
+async def push_credentials(ctx: Ctx) -> PushCredentialsOut:
+    creds, row = await ctx.services.streams.credentials(ctx.user, ctx.path["room_id"])
+    return PushCredentialsOut(
+        protocol=creds.protocol,
+        url=creds.url,
+        server=creds.server,
+        stream_key=creds.stream_key,
+        bearer_token=creds.bearer_token,
+        expires_at=creds.expires_at,
+        stream=stream_out(row, []),
+    )
+
+
+@api.op(
+    "GET",
+    "/rooms/{room_id:int}/stream",
+    summary="Where to pull the room's video (and a WHEP token where needed), its state and replays",
+    tags=TAGS,
+    response=StreamOut,
+    auth="public",
+)
+async def get_stream(ctx: Ctx) -> StreamOut:
+    room_id = ctx.path["room_id"]
+    async with ctx.services.db.read() as s:
+        await rooms.get_room(s, room_id)
+        row, replays = await read_stream(s, room_id)
+    if row is None:
+        raise NotFound("stream", room_id)
+    return stream_out(row, replays, _play_token(ctx.services, room_id))
+
+
+@api.op(
+    "GET",
+    "/rooms/{room_id:int}/stream/events",
+    summary="The provider events of the room's stream, newest first (staff and the room's shop)",
+    tags=TAGS,
+    query=StreamEventsQuery,
+    response=StreamEventPage,
+)
+async def stream_events(ctx: Ctx) -> StreamEventPage:
+    room_id = ctx.path["room_id"]
+    q: StreamEventsQuery = ctx.query
+    async with ctx.services.db.read() as s:
+        room = await rooms.get_room(s, room_id)
+        if not ctx.user.has(Role.PLATFORM_STAFF):
+            await rooms.require_room_manager(s, room, ctx.user)
+    items = await ctx.services.streams.history(room_id, limit=q.limit, before=q.before)
+    return StreamEventPage(
+        items=[StreamEventOut.model_validate(i) for i in items],
+        next_before=items[-1].id if len(items) == q.limit else None,
+    )
+
+
+async def _callback(ctx: Ctx) -> Response:
+    services = ctx.services
+    provider = services.media
+    if ctx.path["provider"] != provider.name or not provider.has_callbacks:
+        raise NotFound("media provider", ctx.path["provider"])
+    request = ctx.request
+    if provider.admits_by_answer:
+        # self-hosted media servers sign nothing: only their own addresses may call (their publish is
+        # admitted by its signed push key; this keeps strangers from reporting streams stopped)
+        _check_source(request, services.settings.media_callback_sources)
+    body = await request.body()
+    if len(body) > services.settings.max_body_bytes:
+        raise EdgeError(
+            413, "too_large", "callback body too large", {"max": services.settings.max_body_bytes}
+        )
+    event = provider.parse_callback(
+        CallbackRequest(
+            method=request.method,
+            query=dict(request.query_params),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+        ),
+        services.clock(),
+    )
+    outcome = await services.streams.on_event(event)
+    if not outcome.admitted and provider.admits_by_answer:
+        # a non-2xx answer is what makes the media server drop the publisher
+        raise Forbidden(outcome.reason or "stream refused", details={"outcome": outcome.outcome})
+    return Response(CallbackAnswer(outcome=outcome.outcome).model_dump_json(), media_type="application/json")
+
+
+def _check_source(request: Request, allowed: list[str]) -> None:
+    host = request.client.host if request.client else ""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        raise Forbidden("callbacks are taken only from the media server", details={"source": host}) from None
+    if not any(addr in ipaddress.ip_network(n, strict=False) for n in allowed):
+        raise Forbidden("callbacks are taken only from the media server", details={"source": host})
+
+
+@api.op(
+    "POST",
+    "/media/callbacks/{provider}",
+    summary="The media provider's stream callbacks (verified; a refused publish answers 403)",
+    tags=TAGS,
+    response=CallbackAnswer,
+    auth="public",
+)
+async def media_callback(ctx: Ctx) -> Response:
+    return await _callback(ctx)
+
+
+@api.op(
+    "GET",
+    "/media/callbacks/{provider}",
+    summary="The same, for providers that call back with GET (Aliyun's stream callbacks)",
+    tags=TAGS,
+    response=CallbackAnswer,
+    auth="public",
+)
+async def media_callback_get(ctx: Ctx) -> Response:
+    return await _callback(ctx)
+
+
+# --- WHIP / WHEP --------------------------------------------------------------------------------
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def _sdp_body(request: Request, services: Services) -> str:
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != SDP:
+        raise EdgeError(415, "unsupported_media_type", f"the body must be {SDP}", {"expected": SDP})
+    body = await request.body()
+    if len(body) > services.settings.max_body_bytes:
+        raise EdgeError(413, "too_large", "SDP offer too large", {"max": services.settings.max_body_bytes})
+    try:
+        return body.decode()
+    except UnicodeDecodeError:
+        raise InvalidInput("the SDP offer is not UTF-8") from None
+
+
+def _webrtc(services: Services) -> Any:
+    if services.media.name != "webrtc":
+        raise NotFound("WHIP/WHEP endpoint", services.media.name)
+    return services.media
+
+
+async def whip(request: Request) -> Response:
+    services: Services = request.app.state.services
+    stream = request.path_params["stream"]
+    try:
+        relay = _webrtc(services)
+        offer = await _sdp_body(request, services)
+        await services.streams.admit(stream)
+        session = await relay.publish(stream, offer, _bearer(request))
+    except DomainError as exc:
+        return domain_error_response(exc)
+    return Response(
+        session.answer_sdp,
+        status_code=201,
+        media_type=SDP,
+        headers={"Location": f"/media/whip/{stream}/{session.id}"},
+    )
+
+
+async def whep(request: Request) -> Response:
+    services: Services = request.app.state.services
+    stream = request.path_params["stream"]
+    try:
+        relay = _webrtc(services)
+        offer = await _sdp_body(request, services)
+        session = await relay.play(stream, offer, _bearer(request))
+    except DomainError as exc:
+        return domain_error_response(exc)
+    return Response(
+        session.answer_sdp,
+        status_code=201,
+        media_type=SDP,
+        headers={"Location": f"/media/whep/{stream}/{session.id}"},
+    )
+
+
+async def end_session(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        relay = _webrtc(services)
+        await relay.end(request.path_params["session"])
+    except DomainError as exc:
+        return domain_error_response(exc)
+    return Response(status_code=200)
+
+
+routes = [
+    Route("/media/whip/{stream}", whip, methods=["POST"]),
+    Route("/media/whep/{stream}", whep, methods=["POST"]),
+    Route("/media/whip/{stream}/{session}", end_session, methods=["DELETE"]),
+    Route("/media/whep/{stream}/{session}", end_session, methods=["DELETE"]),
+]
