@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    gc_gen0_threshold: int = Field(
+        20_000, ge=100, description="allocations between young-generation collections (Python's default: 700)"
+    )
     outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
     shutdown_grace_seconds: float = Field(10.0, ge=0)
 

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing as mp
+import os
 import resource
 import statistics
+import subprocess
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -69,13 +73,54 @@ async def _attempts(
 
 
 def _worker(url: str, jobs: list[tuple[str, bytes]], start_at: float, queue: Any) -> None:
+    # the load client spends as little CPU as it can: what it inherited is never collected
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     results = asyncio.run(_attempts(url, jobs, start_at))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     queue.put((results, usage.ru_utime + usage.ru_stime))
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (from /proc; 0 where unreadable)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _settle(pids: list[int], *, quiet: float = 0.05, longest: float = 30.0) -> None:
+    """Wait until the servers and stores are quiet (under ``quiet`` of a core over half a second), so a
+    scenario does not pay for the one before it (its notices, relays, vacuum)."""
+    deadline = time.monotonic() + longest
+    while time.monotonic() < deadline:
+        before = _cpu_seconds(pids)
+        time.sleep(0.5)
+        if _cpu_seconds(pids) - before < quiet * 0.5:
+            return
+
+
+def _store_pids() -> list[int]:
+    found = subprocess.run(["pgrep", "-x", "postgres|redis-server"], capture_output=True, text=True).stdout
+    return [int(p) for p in found.split()]
+
+
 def scenario(
-    http: list[str], room: int, listing: int, sku: int, buyers: int, attempts: int, units: int, workers: int
+    http: list[str],
+    room: int,
+    listing: int,
+    sku: int,
+    buyers: int,
+    attempts: int,
+    units: int,
+    workers: int,
+    server_pids: list[int],
 ) -> dict[str, Any]:
     operator = {"Authorization": f"Bearer {_token('demo-operator', ['shop_operator'])}"}
     streamer = {"Authorization": f"Bearer {_token('demo-streamer', ['streamer'])}"}
@@ -89,6 +134,7 @@ def scenario(
             f"{http[0]}/rooms/{room}/listings/{listing}/status", headers=streamer, json={"status": "on_sale"}
         )
         assert r.status_code in (200, 409), r.text
+    _settle(server_pids + _store_pids())
     jobs: list[list[tuple[str, bytes]]] = [[] for _ in range(workers * len(http))]
     for i in range(buyers):
         user = f"buyer-{listing}-{i}"
@@ -112,7 +158,19 @@ def scenario(
     ]
     for p in procs:
         p.start()
+    stores = _store_pids()
+    at_start: dict[str, float] = {}
+
+    def sample() -> None:
+        at_start["server"] = _cpu_seconds(server_pids)
+        at_start["stores"] = _cpu_seconds(stores)
+
+    timer = threading.Timer(max(0.0, start_at - time.time()), sample)
+    timer.start()
     answers = [queue.get(timeout=600) for _ in procs]
+    timer.join()
+    server_cpu = _cpu_seconds(server_pids) - at_start["server"]
+    store_cpu = _cpu_seconds(stores) - at_start["stores"]
     results = [x for got, _cpu in answers for x in got]
     client_cpu = sum(cpu for _got, cpu in answers)
     for p in procs:
@@ -152,6 +210,9 @@ def scenario(
         # the load client's own CPU (connecting, sending, parsing), to show it is not the bottleneck
         "client_cpu_s": round(client_cpu, 2),
         "client_cpu_us_per_attempt": round(client_cpu / len(results) * 1e6),
+        # where the machine's two cores went during the burst (until the last answer was read)
+        "server_cpu_us_per_attempt": round(server_cpu / len(results) * 1e6),
+        "postgres_redis_cpu_us_per_attempt": round(store_cpu / len(results) * 1e6),
         "orders": len(orders),
         "checks": {
             "orders_equal_units_sold": len(orders) == min(units, buyers) == stock["sold"],
@@ -178,7 +239,15 @@ def main() -> None:
             if args.only and n != args.only:
                 continue
             result = scenario(
-                http, room, line["id"], line["skus"][0]["id"], buyers, attempts, units, args.workers
+                http,
+                room,
+                line["id"],
+                line["skus"][0]["id"],
+                buyers,
+                attempts,
+                units,
+                args.workers,
+                [p.pid for p in procs],
             )
             result["server"] = "yellowcart embedded" if args.embedded else "yellowcart, 2 processes"
             print(json.dumps(result), flush=True)

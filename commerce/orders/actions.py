@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.errors import InvalidInput, NotFound
@@ -99,11 +99,13 @@ async def write_orders(session: AsyncSession, orders: list[Order]) -> list[Order
     sent as multi-row inserts), not a unit-of-work flush per object. The orders get their ids."""
     columns = [c.key for c in Order.__table__.columns if c.key != "id"]
     rows = [{name: getattr(o, name) for name in columns} for o in orders]
-    result = await session.execute(insert(Order).returning(Order.id, sort_by_parameter_order=True), rows)
+    # the tables' Core inserts, not the ORM's bulk insert (which works each row over again in Python)
+    table = cast(Table, Order.__table__)
+    result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     for order, order_id in zip(orders, result.scalars().all(), strict=True):
         order.id = order_id
     await session.execute(
-        insert(TransitionRecord),
+        insert(cast(Table, TransitionRecord.__table__)),
         [
             {
                 "entity": "order",

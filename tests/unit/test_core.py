@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from commerce.core.database import normalize_url
 from commerce.core.errors import InvalidInput, InvalidTransition, Unauthenticated
-from commerce.core.identity import Role
+from commerce.core.identity import Principal, Role
 from commerce.core.money import Money
 from commerce.core.transitions import StateMachine
 from live.auth import TokenService
@@ -115,6 +115,30 @@ def test_token_expired_and_tampered() -> None:
     good = svc.issue("u", [Role.VIEWER])
     with pytest.raises(Unauthenticated):
         svc.verify(good[:-2] + ("AA" if not good.endswith("AA") else "BB"))
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = _tokens(jwt_leeway_seconds=5)
+    token = svc.issue("u", [Role.VIEWER], ttl_seconds=60)
+    assert svc.verify(token).user_id == "u"
+    calls: list[str] = []
+    decode = svc._decode
+
+    def counted(t: str) -> tuple[Principal, float]:
+        calls.append(t)
+        return decode(t)
+
+    monkeypatch.setattr(svc, "_decode", counted)
+    assert svc.verify(token).user_id == "u"
+    assert calls == []  # answered from memory
+    later = time.time() + 66
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthenticated) as err:
+        svc.verify(token)  # past its expiry (and the leeway) a remembered token is refused all the same
+    assert err.value.details["reason"] == "expired"
+    assert calls == [token]
+    with pytest.raises(Unauthenticated):
+        svc.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))  # a tampered copy is decoded
 
 
 def test_token_algorithm_is_pinned_and_expiry_required() -> None:
