@@ -26,8 +26,8 @@ serve: install
 seed: install
 	$(BIN)/yellowcart seed-demo
 
-## test: lint, type-check and the whole suite (SQLite and PostgreSQL; Redis where used)
-test: install lint typecheck
+## test: lint, type-check and the whole suite (SQLite and PostgreSQL; Redis where used; nginx-rtmp, ffmpeg)
+test: install media-deps lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

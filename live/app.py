@@ -42,7 +42,7 @@ from live.rooms.actions import record_audience
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
 from live.streaming.jobs import StreamJobs
-from live.streaming.service import StreamService
+from live.streaming.service import StreamRefused, StreamService
 from media.provider import StreamEvent
 
 log = logging.getLogger("yellowcart.app")
@@ -106,7 +106,10 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     streams_box: list[StreamService] = []
 
     async def stream_event(event: StreamEvent) -> None:
-        await streams_box[0].on_event(event)
+        # events the provider reports itself (the WebRTC relay); a refusal makes it drop the publisher
+        outcome = await streams_box[0].on_event(event)
+        if not outcome.admitted:
+            raise StreamRefused(outcome.reason or "stream refused", details={"outcome": outcome.outcome})
 
     media = create_media_provider(settings, stream_event, clock)
     services = Services(
@@ -227,4 +230,5 @@ def create_app(
     )
     app.state.services = services
     app.state.openapi = api.openapi(title="Yellowcart", version=VERSION, description=(live_doc or "").strip())
+    media.document(app.state.openapi)
     return app

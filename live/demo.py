@@ -165,6 +165,7 @@ def print_demo(demo: Demo, settings: Settings, *, as_json: bool = False) -> None
     print(f"  Room:      {base}/rooms/{demo.room_id}")
     print(f"  Cart:      {base}/rooms/{demo.room_id}/cart")
     print(f"  Health:    {base}/healthz   Ready: {base}/readyz   Metrics: {base}/metrics")
+    print(f"  Video:     .venv/bin/yellowcart test-stream {demo.room_id} --user demo-streamer")
     print("Tokens (send as 'Authorization: Bearer <token>', valid 7 days):")
     for label, (uid, token) in demo.tokens.items():
         print(f"  {label:15} {uid:15} {token}")

@@ -46,6 +46,10 @@ def create_media_provider(
             access_key_id=settings.aliyun_access_key_id,
             access_key_secret=settings.aliyun_access_key_secret,
             api_endpoint=settings.aliyun_api_url,
+            region=settings.aliyun_region,
+            record_base_url=settings.aliyun_record_base_url,
+            callback_domain=settings.aliyun_callback_domain,
+            clock=clock,
         )
     if name == "tencent":
         from media.tencent import TencentLiveProvider
@@ -62,6 +66,7 @@ def create_media_provider(
             secret_key=settings.tencent_secret_key,
             region=settings.tencent_region,
             api_endpoint=settings.tencent_api_url,
+            clock=clock,
         )
     raise ValueError(f"unknown media provider {name!r}; known: {', '.join(MEDIA_PROVIDERS)}")
 

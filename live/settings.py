@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     aliyun_access_key_id: str = ""
     aliyun_access_key_secret: str = ""
     aliyun_api_url: str = "https://live.aliyuncs.com"
+    aliyun_region: str = "cn-shanghai"
+    aliyun_record_base_url: str | None = Field(
+        None, description="where Aliyun's recordings are served (the recording callback names a path)"
+    )
+    aliyun_callback_domain: str | None = Field(
+        None, description="host of our callback URL, as Aliyun signs recording callbacks with it"
+    )
     tencent_push_domain: str = ""
     tencent_play_domain: str = ""
     tencent_app_name: str = "live"

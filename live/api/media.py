@@ -234,7 +234,7 @@ async def end_session(request: Request) -> Response:
     services: Services = request.app.state.services
     try:
         relay = _webrtc(services)
-        await relay.end(request.path_params["session"])
+        await relay.end(request.path_params["session"], stream=request.path_params["stream"])
     except DomainError as exc:
         return domain_error_response(exc)
     return Response(status_code=200)
@@ -246,3 +246,49 @@ routes = [
     Route("/media/whip/{stream}/{session}", end_session, methods=["DELETE"]),
     Route("/media/whep/{stream}/{session}", end_session, methods=["DELETE"]),
 ]
+
+
+def document(openapi: dict[str, Any]) -> None:
+    """Add the WHIP/WHEP routes (SDP in and out, so not declared through ``Api``) to the OpenAPI document."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    sdp = {SDP: {"schema": {"type": "string"}}}
+    stream = {"name": "stream", "in": "path", "required": True, "schema": {"type": "string"}}
+    session = {"name": "session", "in": "path", "required": True, "schema": {"type": "string"}}
+    failures = {
+        str(code): {"description": text, "content": error}
+        for code, text in (
+            (401, "no or bad bearer token"),
+            (403, "token refused (expired, another stream's) or the room may not go live"),
+            (404, "no such stream (or the media provider has no WebRTC)"),
+            (409, "the stream already has a publisher (WHIP), or is full (WHEP)"),
+            (413, "the offer is too large"),
+            (415, "the body is not application/sdp"),
+            (422, "not a stream name, or an SDP offer that cannot be used"),
+            (503, "the relay could not set the session up in time"),
+        )
+    }
+    for kind, who in (("whip", "the streamer publishes (RFC 9725)"), ("whep", "a viewer plays")):
+        token = "the push token from the stream credentials" if kind == "whip" else "the play token"
+        openapi["paths"][f"/media/{kind}/{{stream}}"] = {
+            "post": {
+                "operationId": f"{kind}_offer",
+                "summary": f"{kind.upper()}: {who}; send an SDP offer, get the answer",
+                "tags": TAGS,
+                "description": f"`Authorization: Bearer <{token}>`; DELETE the answer's `Location` to end.",
+                "parameters": [stream],
+                "requestBody": {"required": True, "content": sdp},
+                "responses": {"201": {"description": "the SDP answer", "content": sdp}, **failures},
+            }
+        }
+        openapi["paths"][f"/media/{kind}/{{stream}}/{{session}}"] = {
+            "delete": {
+                "operationId": f"{kind}_end",
+                "summary": f"{kind.upper()}: end the session",
+                "tags": TAGS,
+                "parameters": [stream, session],
+                "responses": {
+                    "200": {"description": "ended"},
+                    "404": {"description": "no such session", "content": error},
+                },
+            }
+        }

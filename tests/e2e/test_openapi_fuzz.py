@@ -39,6 +39,13 @@ from tests.support import (
     with_database,
 )
 
+
+@schemathesis.serializer("application/sdp")
+def _sdp(ctx: Any, value: Any) -> bytes:
+    """WHIP/WHEP offers are SDP text; the fuzzer's strings go as they are (a bad offer must be a 4xx)."""
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+
+
 MAX_EXAMPLES = int(os.environ.get("YC_FUZZ_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -124,6 +131,7 @@ ROLE_FOR_TAG = {
     "moderation": "streamer",
     "identity": "viewer_1",
     "operations": "viewer_1",
+    "streams": "streamer",
 }
 
 

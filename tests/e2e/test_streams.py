@@ -44,7 +44,7 @@ async def c(db_url: str, clock: FakeClock) -> AsyncIterator[Client]:
 
 
 def key_of(creds: dict[str, Any]) -> str:
-    return dict(parse_qsl(urlsplit(creds["url"]).query))["key"]
+    return str(dict(parse_qsl(urlsplit(creds["url"]).query))["key"])
 
 
 async def callback(c: Client, call: str, name: str, key: str | None = None, **extra: str) -> httpx.Response:

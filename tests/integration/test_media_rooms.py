@@ -168,7 +168,7 @@ async def test_a_pushed_stream_makes_the_room_live_force_end_cuts_it_and_the_rep
         try:
 
             async def is_live() -> bool:
-                return (await ok(await c.call("GET", f"/rooms/{rid}")))["state"] == "live"
+                return bool((await ok(await c.call("GET", f"/rooms/{rid}")))["state"] == "live")
 
             await eventually(is_live, 15, "the room to go live", site)
 
@@ -179,7 +179,7 @@ async def test_a_pushed_stream_makes_the_room_live_force_end_cuts_it_and_the_rep
 
             async def hls_plays() -> bool:
                 try:
-                    return ff.has_video(await ff.probe(hls))
+                    return bool(ff.has_video(await ff.probe(hls)))
                 except Exception:
                     return False
 

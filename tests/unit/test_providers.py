@@ -61,3 +61,52 @@ def test_wechatpay_needs_its_keys(tmp_path: Path) -> None:
                 wechatpay_platform_key_file=str(public),
             )
         )
+
+
+async def _no_sink(event: object) -> None:
+    raise AssertionError("no events expected")
+
+
+def test_unknown_media_provider_is_refused_at_start_up() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown media provider 'ustream'"):
+        settings_for("sqlite:///x.db", media_provider="ustream")
+
+
+@pytest.mark.parametrize(
+    ("name", "needs"),
+    [
+        ("aliyun", "ALIYUN_PUSH_DOMAIN, ALIYUN_PLAY_DOMAIN, ALIYUN_PUSH_AUTH_KEY, ALIYUN_NOTIFY_AUTH_KEY"),
+        ("tencent", "TENCENT_PUSH_DOMAIN, TENCENT_PLAY_DOMAIN, TENCENT_PUSH_KEY, TENCENT_CALLBACK_KEY"),
+    ],
+)
+def test_cdn_providers_need_their_keys(name: str, needs: str) -> None:
+    from commerce.core.db import system_clock
+    from live.media import create_media_provider
+
+    with pytest.raises(ValueError, match=f"MEDIA_PROVIDER={name} needs {needs}"):
+        create_media_provider(settings_for("sqlite:///x.db", media_provider=name), _no_sink, system_clock)
+
+
+def test_each_media_provider_is_built_by_name() -> None:
+    from commerce.core.db import system_clock
+    from live.media import create_media_provider
+
+    extra = {
+        "aliyun": {
+            "aliyun_push_domain": "push.example.com",
+            "aliyun_play_domain": "play.example.com",
+            "aliyun_push_auth_key": "k",
+            "aliyun_notify_auth_key": "n",
+        },
+        "tencent": {
+            "tencent_push_domain": "push.example.com",
+            "tencent_play_domain": "play.example.com",
+            "tencent_push_key": "k",
+            "tencent_callback_key": "c",
+        },
+    }
+    for name in ("webrtc", "nginx-rtmp", "aliyun", "tencent"):
+        settings = settings_for("sqlite:///x.db", media_provider=name, **extra.get(name, {}))
+        assert create_media_provider(settings, _no_sink, system_clock).name == name
