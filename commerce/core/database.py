@@ -27,6 +27,9 @@ def normalize_url(url: str) -> str:
     return f"{_DRIVERS[scheme]}://{rest}"
 
 
+OUTBOX_WRITTEN = "yc_outbox_written"  # session.info flag: this transaction recorded outbox events
+
+
 class Database:
     """Owns the engine. ``transaction()`` is the unit of work: commit on success, then after-commit hooks."""
 
@@ -49,15 +52,17 @@ class Database:
         self._after_commit: list[Callable[[], None]] = []
 
     def on_commit(self, hook: Callable[[], None]) -> None:
-        """Register a callback run after every committed transaction (e.g. nudge the outbox relay)."""
+        """Register a callback run after every committed transaction that recorded outbox events (it
+        nudges the outbox relay; a flash sale's order batches record none and wake nobody)."""
         self._after_commit.append(hook)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session, session.begin():
             yield session
-        for hook in self._after_commit:
-            hook()
+        if session.info.get(OUTBOX_WRITTEN):
+            for hook in self._after_commit:
+                hook()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

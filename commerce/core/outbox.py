@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Index, String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from commerce.core.database import OUTBOX_WRITTEN
 from commerce.core.db import Base, BigId
 
 
@@ -40,4 +41,5 @@ def record_event(
     """Add an event to the current transaction; it becomes visible to the relay only if that commits."""
     event = OutboxEvent(stream=stream, kind=kind, seq=seq, payload=payload, created_at=at, published_at=None)
     session.add(event)
+    session.info[OUTBOX_WRITTEN] = True
     return event

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -106,3 +107,33 @@ class Order(Base):
     shipped_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]  # completed, cancelled or closed
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDraft:
+    """An order not placed yet: what the buyer asked for, at what price. Most attempts of a flash sale are
+    refused, so a draft is a plain value; only one that wins its stock becomes an ``Order``."""
+
+    buyer_id: str
+    buyer_name: str
+    idempotency_key: str
+    request_hash: str
+    shop_id: int
+    sale_id: int
+    room_id: int | None
+    streamer_id: str | None
+    product_id: int
+    sku_id: int
+    title: str
+    sku_attributes: dict[str, Any]
+    quantity: int
+    unit_price_minor: int
+    total_minor: int
+    currency: str
+    address: dict[str, Any]
+
+    def placed(self, now: datetime, pay_by: datetime) -> Order:
+        """The pending order this draft becomes once its stock is taken."""
+        fields = {name: getattr(self, name) for name in self.__slots__}  # shallow: asdict() deep-copies
+        status = OrderStatus.PENDING_PAYMENT
+        return Order(**fields, status=status, created_at=now, updated_at=now, pay_by=pay_by)

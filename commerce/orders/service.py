@@ -18,7 +18,7 @@ from commerce.core.db import Clock
 from commerce.core.errors import IdempotencyMismatch, PurchaseRefused
 from commerce.orders import actions
 from commerce.orders.machine import Actor
-from commerce.orders.models import Allotment, Order, OrderStatus
+from commerce.orders.models import Allotment, Order, OrderDraft, OrderStatus
 from commerce.orders.stock import INSUFFICIENT, LIMIT, NOT_OPEN, NOT_STARTED, SOLD_OUT, UNKNOWN, StockLedger
 
 log = logging.getLogger("yellowcart.orders")
@@ -100,8 +100,8 @@ class OrderService:
         except Exception:
             log.warning("stock ledger unreachable; the sale is mirrored later", extra={"sale_id": sale_id})
 
-    async def purchase(self, draft: Order) -> Placed:
-        """Place ``draft`` (an unsaved pending order carrying the buyer's key and request hash). Call
+    async def purchase(self, draft: OrderDraft) -> Placed:
+        """Place ``draft`` (the order the buyer asks for, with their key and request hash). Call
         ``replay`` first. Twins (the same key) in flight on this process share the first one's answer;
         twins racing on two processes are settled by the orders' unique key."""
         key = (draft.buyer_id, draft.idempotency_key)
@@ -122,7 +122,7 @@ class OrderService:
         future.set_result(placed)
         return placed
 
-    async def _purchase(self, draft: Order) -> Placed:
+    async def _purchase(self, draft: OrderDraft) -> Placed:
         now = self.clock()
         take = await self.stock.take(
             draft.sale_id, draft.buyer_id, draft.quantity, now, draft.idempotency_key
@@ -158,13 +158,10 @@ class OrderService:
             if take.reason == LIMIT:
                 details["you_hold"] = take.user_units
             raise PurchaseRefused(take.reason, _MESSAGES[take.reason], details=details)
-        draft.status = OrderStatus.PENDING_PAYMENT
-        draft.created_at = draft.updated_at = now
-        draft.pay_by = now + self.pay_timeout
         try:
             # shielded: a caller that goes away (client disconnect) does not stop the write; a write
             # that fails gives its stock back itself
-            order = await asyncio.shield(self._write(draft))
+            order = await asyncio.shield(self._write(draft.placed(now, now + self.pay_timeout)))
         except IntegrityError:
             async with self.db.read() as s:
                 twin = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
@@ -216,7 +213,7 @@ class OrderService:
         except Exception:  # the unique key in the orders table still answers retries
             log.warning("could not remember order keys", extra={"orders": len(orders)})
 
-    def _replay(self, existing: Order, draft: Order) -> Placed:
+    def _replay(self, existing: Order, draft: OrderDraft) -> Placed:
         if existing.request_hash != draft.request_hash:
             raise IdempotencyMismatch(
                 "this Idempotency-Key was used for a different order",

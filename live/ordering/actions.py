@@ -15,7 +15,7 @@ from commerce.core.identity import Principal
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders import actions as orders
 from commerce.orders.machine import Actor
-from commerce.orders.models import Allotment, Order
+from commerce.orders.models import Allotment, OrderDraft
 from live.cart.models import Listing, ListingStatus
 from live.ordering.views import SaleView
 from live.rooms.actions import actor_role, get_room, require_room_manager, room_event
@@ -92,8 +92,8 @@ def draft_order(
     address: dict[str, Any],
     key: str,
     request_hash: str,
-) -> Order:
-    """Check what the room says (live, listing on sale, the SKU belongs to it) and build the order."""
+) -> OrderDraft:
+    """Check what the room says (live, listing on sale, the SKU belongs to it) and draft the order."""
     if view.room_state in FINAL:
         raise PurchaseRefused(
             "room_ended", f"room {view.room_id} has ended", details={"room_state": view.room_state}
@@ -112,7 +112,7 @@ def draft_order(
             f"SKU {sku_id} is not one of this listing's product's SKUs", details={"field": "sku_id"}
         )
     price = view.live_price_minor if view.live_price_minor is not None else sku.price_minor
-    return Order(
+    return OrderDraft(
         buyer_id=buyer.user_id,
         buyer_name=buyer.name[:100],
         idempotency_key=key,
