@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -72,6 +73,9 @@ class OrderService:
         self.pay_timeout = timedelta(minutes=pay_minutes)
         self._batch: list[tuple[Order, asyncio.Future[Order]]] = []
         self._inflight: dict[tuple[str, str], asyncio.Future[Placed]] = {}
+        # units taken from the ledger whose orders are not written yet, per sale: reconciliation leaves
+        # those sales alone (their counters are ahead of the orders for good reason)
+        self._unwritten: Counter[int] = Counter()
         self._flusher: asyncio.Task[None] | None = None
         self.auto_complete_days = auto_complete_days
 
@@ -161,7 +165,11 @@ class OrderService:
         try:
             # shielded: a caller that goes away (client disconnect) does not stop the write; a write
             # that fails gives its stock back itself
-            order = await asyncio.shield(self._write(draft.placed(now, now + self.pay_timeout)))
+            sale_id, units = draft.sale_id, draft.quantity
+            self._unwritten[sale_id] += units
+            writing = self._write(draft.placed(now, now + self.pay_timeout))
+            writing.add_done_callback(lambda _: self._written(sale_id, units))
+            order = await asyncio.shield(writing)
         except IntegrityError:
             async with self.db.read() as s:
                 twin = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
@@ -212,6 +220,11 @@ class OrderService:
             await self.stock.remember_many([(o.buyer_id, o.idempotency_key, o.id) for o in orders])
         except Exception:  # the unique key in the orders table still answers retries
             log.warning("could not remember order keys", extra={"orders": len(orders)})
+
+    def _written(self, sale_id: int, units: int) -> None:
+        self._unwritten[sale_id] -= units
+        if self._unwritten[sale_id] <= 0:
+            del self._unwritten[sale_id]
 
     def _replay(self, existing: Order, draft: OrderDraft) -> Placed:
         if existing.request_hash != draft.request_hash:
@@ -321,7 +334,8 @@ class OrderService:
         self, sale_ids: list[int] | None = None, *, settle_seconds: float = 1.0
     ) -> list[Drift]:
         """Repair counters that disagree with the orders. A difference must persist unchanged for
-        ``settle_seconds`` (a purchase in flight has taken stock but not written its order yet)."""
+        ``settle_seconds`` (a purchase in flight has taken stock but not written its order yet), and
+        a sale with orders still being written here is left alone."""
         if sale_ids is None:
             since = self.clock() - timedelta(hours=1)
             async with self.db.read() as s:
@@ -341,8 +355,10 @@ class OrderService:
             await asyncio.sleep(settle_seconds)
         repaired: list[Drift] = []
         for sale_id, seen in first.items():
+            if sale_id in self._unwritten:
+                continue
             again = await self.drift(sale_id)
-            if again is not None and again == seen:
+            if again is not None and again == seen and sale_id not in self._unwritten:
                 await self.resync(sale_id)
                 log.warning(
                     "stock counters repaired",

@@ -139,6 +139,36 @@ async def test_a_failed_order_write_returns_the_stock(shop: Client, monkeypatch:
     await ok(await _buy(c, rid, lid, "u1", "k1", sku, qty=5), 201)  # all five can still be bought
 
 
+async def test_reconciliation_leaves_a_sale_alone_while_its_orders_are_being_written(
+    shop: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow write (SQLite under a flash sale) leaves the counters ahead of the orders for seconds;
+    repairing them then would let the buyer past their limit once the order lands."""
+    c = shop
+    _w, rid, lid, sku = await _sale(c, stock=5, limit=1)
+    release = asyncio.Event()
+    real_writes = order_actions.write_orders
+
+    async def slow_writes(session: Any, orders: list[Order]) -> list[Order]:
+        await release.wait()
+        return await real_writes(session, orders)
+
+    monkeypatch.setattr(order_actions, "write_orders", slow_writes)
+    buying = asyncio.ensure_future(_buy(c, rid, lid, "u1", "k1", sku))
+    for _ in range(200):  # until the stock is taken and the write waits
+        if (await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock")))["sold"] == 1:
+            break
+        await asyncio.sleep(0.01)
+    drift = await c.services.orders.drift(lid)
+    assert drift is not None and (drift.ledger_sold, drift.orders_sold) == (1, 0)  # the ledger is ahead
+    assert await c.services.orders.reconcile([lid], settle_seconds=0) == []  # and is left so
+    r = await _buy(c, rid, lid, "u1", "k2", sku)  # the same buyer again: still over the limit
+    assert r.status_code == 409 and r.json()["error"]["code"] == "limit_reached"
+    release.set()
+    await ok(await buying, 201)
+    assert await c.services.orders.drift(lid) is None
+
+
 async def test_cancelling_the_last_order_puts_a_sold_out_listing_back_on_sale(shop: Client) -> None:
     c = shop
     _w, rid, lid, sku = await _sale(c, stock=1, limit=1)
