@@ -38,10 +38,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
+from media.cdn import SAFE_NAME, check_stream, hls_replay
 from media.provider import (
     CallbackRequest,
     InvalidCallback,
@@ -57,7 +58,6 @@ DEFAULT_API_ENDPOINT = "https://live.aliyuncs.com"
 API_VERSION = "2016-11-01"
 
 _KINDS = {"publish": StreamEventKind.STARTED, "publish_done": StreamEventKind.STOPPED}
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _AUTH_ARG = re.compile(r"(auth_key=)[^&]*")
 
 
@@ -111,13 +111,6 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _seconds(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 class AliyunLiveProvider:
     """ApsaraVideo Live as a :class:`~media.provider.MediaProvider`."""
 
@@ -155,7 +148,7 @@ class AliyunLiveProvider:
         URL (it salts that callback's signature; the request's ``Host`` when not given);
         ``record_base_url``: where the recording bucket is served (a recording's ``uri`` is relative to it);
         ``forbid_for``: how long force_stop forbids the stream (None: until resumed)."""
-        if not _SAFE.match(app_name):
+        if not SAFE_NAME.match(app_name):
             raise ValueError(f"unsafe app name {app_name!r}")
         self.push_domain = push_domain
         self.play_domain = play_domain
@@ -186,7 +179,7 @@ class AliyunLiveProvider:
         return expiry - int(self.auth_validity.total_seconds())
 
     def push_credentials(self, stream: str, now: datetime, ttl: timedelta) -> PushCredentials:
-        _check_stream(stream)
+        check_stream(stream)
         expiry = int((now + ttl).timestamp())
         uri = f"/{self.app_name}/{stream}"
         stream_key = f"{stream}?auth_key={sign_auth_key(uri, self._timestamp_for(expiry), self._push_key)}"
@@ -201,7 +194,7 @@ class AliyunLiveProvider:
 
     def pull_urls(self, stream: str) -> PullUrls:
         """Play URLs, signed with the play domain's key (when one is set) until ``clock() + play_ttl``."""
-        _check_stream(stream)
+        check_stream(stream)
         timestamp = self._timestamp_for(int((self._clock() + self.play_ttl).timestamp()))
 
         def url(scheme: str, suffix: str) -> str:
@@ -367,22 +360,9 @@ class AliyunLiveProvider:
     async def prepare_replay(self, event: StreamEvent, *, want_cover: bool) -> Replay | None:
         """The recording itself, when it is an HLS playlist at an http(s) URL (record in m3u8 format and
         set ``record_base_url``); None otherwise, or when it recorded nothing. No cover is taken."""
-        url = event.recording
-        if not url or not url.startswith(("http://", "https://")):
-            return None
-        if not urlsplit(url).path.endswith(".m3u8"):
-            return None
-        duration = _seconds(event.payload.get("duration"))
-        if duration is not None and duration <= 0:
-            return None
-        return Replay(hls=url, cover=None, duration_s=duration)
+        return hls_replay(event.recording, event.payload.get("duration"))
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-
-def _check_stream(stream: str) -> None:
-    if not _SAFE.match(stream):
-        raise ValueError(f"unsafe stream name {stream!r}")

@@ -25,11 +25,11 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from media.cdn import SAFE_NAME, check_stream, hls_replay
 from media.provider import (
     CallbackRequest,
     InvalidCallback,
@@ -54,7 +54,6 @@ _KINDS = {
 }
 # errors that mean the stream was already as force_stop wants it
 _NOT_LIVE = {"ResourceNotFound.StreamNotAlive"}
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _SECRET_ARG = re.compile(r"(txSecret=)[^&]*", re.IGNORECASE)
 
 
@@ -133,13 +132,6 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _seconds(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
 class TencentLiveProvider:
     """Tencent Cloud CSS as a :class:`~media.provider.MediaProvider`."""
 
@@ -171,7 +163,7 @@ class TencentLiveProvider:
         """``play_key``: the play domain's hotlink key (play URLs are unsigned without one); ``play_ttl``:
         how long signed play URLs last; ``region``: sent as ``X-TC-Region`` when given (these APIs do not
         need it); ``forbid_for``: how long force_stop forbids the stream (the vendor allows up to 90 days)."""
-        if not _SAFE.match(app_name):
+        if not SAFE_NAME.match(app_name):
             raise ValueError(f"unsafe app name {app_name!r}")
         self.push_domain = push_domain
         self.play_domain = play_domain
@@ -196,7 +188,7 @@ class TencentLiveProvider:
     # --- credentials and URLs
 
     def push_credentials(self, stream: str, now: datetime, ttl: timedelta) -> PushCredentials:
-        _check_stream(stream)
+        check_stream(stream)
         expires_at = datetime.fromtimestamp(int((now + ttl).timestamp()), UTC)
         hex_time = tx_time(expires_at)
         stream_key = f"{stream}?txSecret={tx_secret(self._push_key, stream, hex_time)}&txTime={hex_time}"
@@ -211,7 +203,7 @@ class TencentLiveProvider:
 
     def pull_urls(self, stream: str) -> PullUrls:
         """Play URLs, signed with the play key (when one is set) until ``clock() + play_ttl``."""
-        _check_stream(stream)
+        check_stream(stream)
         signed = ""
         if self._play_key:
             hex_time = tx_time(self._clock() + self.play_ttl)
@@ -364,23 +356,13 @@ class TencentLiveProvider:
     async def prepare_replay(self, event: StreamEvent, *, want_cover: bool) -> Replay | None:
         """The recording itself when it is an HLS playlist (``file_format`` HLS, an ``.m3u8`` URL); None
         otherwise, or when it recorded nothing. No cover is taken."""
-        url = event.recording
-        if not url or not url.startswith(("http://", "https://")):
-            return None
-        fmt = str(event.payload.get("file_format", "")).upper()
-        if fmt != "HLS" and not urlsplit(url).path.endswith(".m3u8"):
-            return None
-        duration = _seconds(event.payload.get("duration"))
-        if duration is not None and duration <= 0:
-            return None
-        return Replay(hls=url, cover=None, duration_s=duration)
+        return hls_replay(
+            event.recording,
+            event.payload.get("duration"),
+            is_hls=str(event.payload.get("file_format", "")).upper() == "HLS",
+        )
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-
-def _check_stream(stream: str) -> None:
-    if not _SAFE.match(stream):
-        raise ValueError(f"unsafe stream name {stream!r}")

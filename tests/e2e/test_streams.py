@@ -16,6 +16,7 @@ from sqlalchemy import select
 from commerce.core.outbox import OutboxEvent
 from live.streaming.jobs import StreamJobs
 from tests.e2e.world import STAFF, VIEWER, ok, qualified_shop, scheduled_room
+from tests.media_support import room_client
 from tests.support import Client, FakeClock, make_services
 
 GRACE = 30.0
@@ -23,7 +24,7 @@ GRACE = 30.0
 
 @pytest.fixture
 async def c(db_url: str, clock: FakeClock) -> AsyncIterator[Client]:
-    services = make_services(
+    async with room_client(
         db_url,
         clock,
         media_provider="nginx-rtmp",
@@ -31,16 +32,8 @@ async def c(db_url: str, clock: FakeClock) -> AsyncIterator[Client]:
         media_key_ttl_seconds=3600,
         # nothing listens here: cutting a stream fails at the provider and must not fail the room's end
         nginx_http_url="http://127.0.0.1:9",
-    )
-    await services.hub.start()
-    client = Client(services)
-    try:
+    ) as client:
         yield client
-    finally:
-        await client.aclose()
-        await services.streams.stop()
-        await services.hub.stop()
-        await services.db.dispose()
 
 
 def key_of(creds: dict[str, Any]) -> str:

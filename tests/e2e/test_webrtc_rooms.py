@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import aioice.ice
 import httpx
 import pytest
 from aiortc.mediastreams import MediaStreamError
@@ -17,35 +16,21 @@ from live.streamtest import publish_test_stream
 from media.testpattern import TestPatternTrack
 from media.whip_client import WhepSession, WhipError, play, publish
 from tests.e2e.world import STAFF, VIEWER, ok, qualified_shop, scheduled_room
-from tests.support import Client, FakeClock, make_services
+from tests.media_support import only_loopback_candidates, room_client
+from tests.support import Client, FakeClock
 
 MEDIA_TIMEOUT = 20.0
 
 
 @pytest.fixture(autouse=True)
 def _loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # aioice leaves 127.0.0.1 out of its host candidates; on a machine with no other interface neither
-    # peer would offer one. Both peers are in this process: offer loopback alone (as in
-    # tests/integration/test_webrtc.py), so the test does not depend on this machine's network.
-    def loopback_only(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return ["127.0.0.1"] if use_ipv4 else []
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback_only)
+    only_loopback_candidates(monkeypatch)
 
 
 @pytest.fixture
 async def c(db_url: str, clock: FakeClock) -> AsyncIterator[Client]:
-    services = make_services(db_url, clock, media_provider="webrtc")
-    await services.hub.start()
-    client = Client(services)
-    try:
+    async with room_client(db_url, clock, media_provider="webrtc") as client:
         yield client
-    finally:
-        await client.aclose()
-        await services.media.close()
-        await services.streams.stop()
-        await services.hub.stop()
-        await services.db.dispose()
 
 
 def transport(c: Client) -> httpx.AsyncBaseTransport:

@@ -26,23 +26,18 @@ from live.app import build_services, create_app
 from live.container import Services
 from media import ffmpeg as ff
 from media.keys import StreamKeys
-from media.nginx_config import NginxLayout, NginxProcess, missing_tools
+from media.nginx_config import NginxLayout, NginxProcess
 from tests.e2e.channel import Viewer, free_port
 from tests.e2e.world import STAFF, ok, qualified_shop, room_body
-from tests.support import IN_CI, Client, settings_for
+from tests.media_support import exits_within, skip_without_media_tools, tools_present
+from tests.support import Client, settings_for
 
-MISSING = missing_tools()
-if MISSING and not IN_CI:
-    pytest.skip(
-        f"nginx-rtmp tools missing ({', '.join(MISSING)}): run scripts/install-media.sh",
-        allow_module_level=True,
-    )
+skip_without_media_tools()
 
 
 @pytest.fixture(autouse=True)
 def _tools_present() -> None:
-    if MISSING:
-        pytest.fail(f"CI must test nginx-rtmp, but these are missing: {', '.join(MISSING)}")
+    tools_present()
 
 
 @dataclass
@@ -69,14 +64,6 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float, what:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {seconds} s waiting for {what}\n{site.diagnostics()}")
         await asyncio.sleep(0.1)
-
-
-async def exits_within(proc: asyncio.subprocess.Process, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(proc.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:

@@ -28,18 +28,13 @@ from starlette.routing import Route
 
 from media import ffmpeg as ff
 from media.keys import StreamKeys
-from media.nginx_config import NginxLayout, NginxProcess, missing_tools
+from media.nginx_config import NginxLayout, NginxProcess
 from media.nginx_rtmp import NginxRtmpProvider
 from media.provider import CallbackRequest, MediaError, StreamEvent, StreamEventKind, StreamKeyRefused
 from tests.e2e.channel import free_port
-from tests.support import IN_CI
+from tests.media_support import exits_within, skip_without_media_tools, tools_present
 
-MISSING = missing_tools()
-if MISSING and not IN_CI:
-    pytest.skip(
-        f"nginx-rtmp tools missing ({', '.join(MISSING)}): run scripts/install-media.sh",
-        allow_module_level=True,
-    )
+skip_without_media_tools()
 
 CALLBACK_PATH = "/media/callbacks/nginx-rtmp"
 STREAM = "room-7"
@@ -47,8 +42,7 @@ STREAM = "room-7"
 
 @pytest.fixture(autouse=True)
 def _tools_present() -> None:
-    if MISSING:  # only reached under CI
-        pytest.fail(f"CI must test nginx-rtmp, but these are missing: {', '.join(MISSING)}")
+    tools_present()
 
 
 @dataclass
@@ -84,14 +78,6 @@ async def wait_until(check: Callable[[], bool], seconds: float, what: str, rig: 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {seconds} s waiting for {what}\n{rig.diagnostics()}")
         await asyncio.sleep(0.05)
-
-
-async def exits_within(proc: asyncio.subprocess.Process, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(proc.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True
 
 
 def callback_app(rig_ref: list[Rig]) -> Starlette:

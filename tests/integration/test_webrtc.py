@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import aioice.ice
 import httpx
 import pytest
 from aiortc.mediastreams import MediaStreamError
@@ -31,6 +30,7 @@ from media.provider import CallbackRequest, InvalidCallback, StreamEvent, Stream
 from media.testpattern import TestPatternTrack, clock_box
 from media.webrtc import Role, WebRTCProvider
 from media.whip_client import WhepSession, WhipError, WhipSession, play, publish
+from tests.media_support import only_loopback_candidates
 
 BASE = "http://yellowcart.test"
 STREAM = "room-42"
@@ -39,14 +39,7 @@ MEDIA_TIMEOUT = 20.0  # generous: a loaded CI machine encodes and decodes slowly
 
 @pytest.fixture(autouse=True)
 def _loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # aioice gathers host candidates from the machine's interfaces and always leaves 127.0.0.1 out, so on a
-    # machine with no other interface (a container without network) neither peer would offer a candidate
-    # and ICE could not connect. Offer loopback alone, here only: both peers are in this process, and the
-    # test then does not depend on how this machine's other interfaces (and their firewalls) are set up.
-    def loopback_only(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return ["127.0.0.1"] if use_ipv4 else []
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback_only)
+    only_loopback_candidates(monkeypatch)
 
 
 class Clock:
