@@ -195,39 +195,34 @@ def _webrtc(services: Services) -> Any:
     return services.media
 
 
-async def whip(request: Request) -> Response:
+async def _offer(request: Request, kind: str) -> Response:
+    """WHIP (``publish``) or WHEP (``play``): an SDP offer in, 201 with the answer and its session out."""
     services: Services = request.app.state.services
     stream = request.path_params["stream"]
     try:
         relay = _webrtc(services)
         offer = await _sdp_body(request, services)
-        await services.streams.admit(stream)
-        session = await relay.publish(stream, offer, _bearer(request))
+        if kind == "whip":
+            await services.streams.admit(stream)  # the room may go live: checked before any setup
+            session = await relay.publish(stream, offer, _bearer(request))
+        else:
+            session = await relay.play(stream, offer, _bearer(request))
     except DomainError as exc:
         return domain_error_response(exc)
     return Response(
         session.answer_sdp,
         status_code=201,
         media_type=SDP,
-        headers={"Location": f"/media/whip/{stream}/{session.id}"},
+        headers={"Location": f"/media/{kind}/{stream}/{session.id}"},
     )
+
+
+async def whip(request: Request) -> Response:
+    return await _offer(request, "whip")
 
 
 async def whep(request: Request) -> Response:
-    services: Services = request.app.state.services
-    stream = request.path_params["stream"]
-    try:
-        relay = _webrtc(services)
-        offer = await _sdp_body(request, services)
-        session = await relay.play(stream, offer, _bearer(request))
-    except DomainError as exc:
-        return domain_error_response(exc)
-    return Response(
-        session.answer_sdp,
-        status_code=201,
-        media_type=SDP,
-        headers={"Location": f"/media/whep/{stream}/{session.id}"},
-    )
+    return await _offer(request, "whep")
 
 
 async def end_session(request: Request) -> Response:
