@@ -24,6 +24,7 @@ import uvicorn
 from commerce.core.db import system_clock
 from live.app import build_services, create_app
 from live.container import Services
+from live.streamtest import publish_test_stream
 from media import ffmpeg as ff
 from media.keys import StreamKeys
 from media.nginx_config import NginxLayout, NginxProcess
@@ -209,3 +210,23 @@ async def test_a_pushed_stream_makes_the_room_live_force_end_cuts_it_and_the_rep
     assert ("publish", "went_live") in outcomes
     assert ("publish", "refused") in outcomes  # the re-push after the force-end
     assert any(name == "record_done" for name, _ in outcomes)
+
+
+async def test_the_test_stream_command_pushes_over_rtmp_to_a_room(site: Site) -> None:
+    c = site.c
+    w = await qualified_shop(c)
+    body = room_body(w.shop_id)
+    body["scheduled_at"] = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    room = await ok(await c.call("POST", "/rooms", w.streamer, json=body), 201)
+    token = c.token(*w.streamer)
+    server = f"http://127.0.0.1:{site.port}"
+    pushing = asyncio.ensure_future(publish_test_stream(server, room["id"], token, seconds=6))
+    try:
+
+        async def is_live() -> bool:
+            return bool((await ok(await c.call("GET", f"/rooms/{room['id']}")))["state"] == "live")
+
+        await eventually(is_live, 15, "the room to go live from the test stream", site)
+    finally:
+        code = await asyncio.wait_for(pushing, 20)
+    assert code == 0  # ffmpeg pushed for the whole time and stopped by itself
