@@ -104,11 +104,9 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     sale_views = SaleViews(db)
     hub.on_state = sale_views.forget  # a price or status change drops the cached view at once
 
-    streams_box: list[StreamService] = []
-
     async def stream_event(event: StreamEvent) -> None:
         # events the provider reports itself (the WebRTC relay); a refusal makes it drop the publisher
-        outcome = await streams_box[0].on_event(event)
+        outcome = await services.streams.on_event(event)
         if not outcome.admitted:
             raise StreamRefused(outcome.reason or "stream refused", details={"outcome": outcome.outcome})
 
@@ -148,14 +146,10 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
             go_live=settings.media_go_live,
             grace=timedelta(seconds=settings.media_grace_seconds),
             key_ttl=timedelta(seconds=settings.media_key_ttl_seconds),
+            # the sweep ended a room: its stream is cut already; close its sales
+            room_closed=lambda room_id: room_sales_closed(services, room_id),
         ),
     )
-    streams_box.append(services.streams)
-
-    async def room_closed(room_id: int) -> None:
-        await room_sales_closed(services, room_id)
-
-    services.streams.set_room_closed(room_closed)
     return services
 
 

@@ -42,7 +42,7 @@ from urllib.parse import quote
 
 import httpx
 
-from media.cdn import SAFE_NAME, check_stream, hls_replay
+from media.cdn import SAFE_NAME, check_stream, hls_replay, iso, utcnow
 from media.provider import (
     CallbackRequest,
     InvalidCallback,
@@ -59,10 +59,6 @@ API_VERSION = "2016-11-01"
 
 _KINDS = {"publish": StreamEventKind.STARTED, "publish_done": StreamEventKind.STOPPED}
 _AUTH_ARG = re.compile(r"(auth_key=)[^&]*")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _nonce() -> str:
@@ -107,10 +103,6 @@ def callback_signature(domain: str, timestamp: str, key: str) -> str:
     return _md5(f"{domain}|{timestamp}|{key}")
 
 
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class AliyunLiveProvider:
     """ApsaraVideo Live as a :class:`~media.provider.MediaProvider`."""
 
@@ -138,7 +130,7 @@ class AliyunLiveProvider:
         record_base_url: str | None = None,
         forbid_for: timedelta | None = timedelta(days=7),
         callback_max_skew: timedelta = timedelta(seconds=300),
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         nonce: Callable[[], str] = _nonce,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
@@ -303,7 +295,7 @@ class AliyunLiveProvider:
             "SignatureMethod": "HMAC-SHA1",
             "SignatureVersion": "1.0",
             "SignatureNonce": self._nonce(),
-            "Timestamp": _iso(self._clock()),
+            "Timestamp": iso(self._clock()),
             "RegionId": self.region,
         }
         signed["Signature"] = rpc_signature(signed, self._key_secret)
@@ -348,7 +340,7 @@ class AliyunLiveProvider:
         (the vendor's blacklist holds at most 10,000 streams, hence the time limit)."""
         params = self._stream_params("ForbidLiveStream", stream)
         if self.forbid_for is not None:
-            params["ResumeTime"] = _iso(self._clock() + self.forbid_for)
+            params["ResumeTime"] = iso(self._clock() + self.forbid_for)
         await self._call(params)
 
     async def resume(self, stream: str) -> None:

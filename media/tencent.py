@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from media.cdn import SAFE_NAME, check_stream, hls_replay
+from media.cdn import SAFE_NAME, check_stream, hls_replay, iso, utcnow
 from media.provider import (
     CallbackRequest,
     InvalidCallback,
@@ -55,10 +55,6 @@ _KINDS = {
 # errors that mean the stream was already as force_stop wants it
 _NOT_LIVE = {"ResourceNotFound.StreamNotAlive"}
 _SECRET_ARG = re.compile(r"(txSecret=)[^&]*", re.IGNORECASE)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _md5(text: str) -> str:
@@ -128,10 +124,6 @@ def tc3_authorization(
     )
 
 
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class TencentLiveProvider:
     """Tencent Cloud CSS as a :class:`~media.provider.MediaProvider`."""
 
@@ -156,7 +148,7 @@ class TencentLiveProvider:
         play_scheme: str = "https",
         forbid_for: timedelta = timedelta(days=7),
         forbid_reason: str = "the room's stream was ended by the platform",
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
     ) -> None:
@@ -342,7 +334,7 @@ class TencentLiveProvider:
             "ForbidLiveStream",
             {
                 **self._stream(stream),
-                "ResumeTime": _iso(self._clock() + self.forbid_for),
+                "ResumeTime": iso(self._clock() + self.forbid_for),
                 "Reason": self.forbid_reason,
             },
         )

@@ -7,7 +7,7 @@ errors are still JSON bodies naming the problem.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,17 +31,19 @@ from live.rooms import actions as rooms
 from live.streaming.service import read_stream
 from media.provider import CallbackRequest, stream_for_room
 
+if TYPE_CHECKING:
+    from media.webrtc import WebRTCProvider
+
 api = Api()
 TAGS = ["streams"]
 SDP = "application/sdp"
 
 
 def _play_token(services: Services, room_id: int) -> str | None:
-    make = getattr(services.media, "play_token", None)
-    if make is None:
+    """A WHEP bearer token, where the provider plays over WebRTC (the others' pull URLs are signed)."""
+    if services.media.name != "webrtc":
         return None
-    token: str = make(stream_for_room(room_id), services.clock() + services.streams.key_ttl)
-    return token
+    return _webrtc(services).play_token(stream_for_room(room_id), services.clock() + services.streams.key_ttl)
 
 
 @api.op(
@@ -189,8 +191,10 @@ async def _sdp_body(request: Request, services: Services) -> str:
         raise InvalidInput("the SDP offer is not UTF-8") from None
 
 
-def _webrtc(services: Services) -> Any:
-    if services.media.name != "webrtc":
+def _webrtc(services: Services) -> WebRTCProvider:
+    from media.webrtc import WebRTCProvider  # aiortc is imported only where WebRTC is the provider
+
+    if not isinstance(services.media, WebRTCProvider):
         raise NotFound("WHIP/WHEP endpoint", services.media.name)
     return services.media
 

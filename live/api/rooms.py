@@ -23,7 +23,7 @@ from live.api.schemas import (
     TransitionOut,
 )
 from live.api.views import room_out, stream_out
-from live.ordering.jobs import room_sales_closed
+from live.closing import room_closed
 from live.rooms import actions, report
 from live.rooms.models import Room
 from live.streaming.service import read_stream
@@ -139,8 +139,7 @@ async def start_room(ctx: Ctx) -> RoomOut:
 async def end_room(ctx: Ctx) -> RoomOut:
     async with ctx.services.db.transaction() as s:
         room = await actions.end_room(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
-    await ctx.services.streams.room_closed(room.id)
-    await room_sales_closed(ctx.services, room.id)
+    await room_closed(ctx.services, room.id)
     return await _out(ctx, room)
 
 
@@ -156,7 +155,7 @@ async def cancel_room(ctx: Ctx) -> RoomOut:
     body: OptionalReasonIn = ctx.body
     async with ctx.services.db.transaction() as s:
         room = await actions.cancel_room(s, ctx.user, ctx.path["room_id"], body.reason, ctx.services.clock)
-    await ctx.services.streams.room_closed(room.id)
+    await room_closed(ctx.services, room.id)
     return await _out(ctx, room)
 
 

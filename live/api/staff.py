@@ -16,7 +16,7 @@ from live.api.schemas import (
     RoomsQuery,
 )
 from live.api.views import room_out
-from live.ordering.jobs import room_sales_closed
+from live.closing import room_closed
 from live.rooms import actions
 
 api = Api()
@@ -67,8 +67,7 @@ async def force_end(ctx: Ctx) -> RoomOut:
     async with ctx.services.db.transaction() as s:
         room = await actions.force_end(s, ctx.user, ctx.path["room_id"], body.reason, ctx.services.clock)
         counts = await actions.subscriber_counts(s, [room.id])
-    await ctx.services.streams.room_closed(room.id)
-    await room_sales_closed(ctx.services, room.id)
+    await room_closed(ctx.services, room.id)
     return room_out(room, subscribers=counts[room.id])
 
 

@@ -99,10 +99,6 @@ class StreamService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._preparing: set[int] = set()
 
-    def set_room_closed(self, hook: Callable[[int], Awaitable[None]]) -> None:
-        """What else to do after the sweep ended a room (close its sales)."""
-        self._room_closed = hook
-
     @property
     def actor_id(self) -> str:
         return f"media:{self.provider.name}"
