@@ -17,7 +17,11 @@ class OutboxEvent(Base):
     """An event waiting to be (or already) published. ``stream`` names the audience, e.g. ``room:12``."""
 
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_unpublished", "published_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_events_unpublished", "published_at", "id"),
+        # a stream's events by position: what a resuming viewer missed is read from here
+        Index("ix_outbox_events_stream_seq", "stream", "seq"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     stream: Mapped[str] = mapped_column(String(64))
