@@ -4,121 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.channel import Viewer, free_port
-from tests.support import (
-    IN_CI,
-    TEST_SECRET,
-    create_pg_database,
-    drop_pg_database,
-    postgres_base_url,
-    reachable,
-    redis_url,
-    with_database,
-)
-
-REDIS_START = [
-    "redis-server",
-    "--daemonize",
-    "yes",
-    "--bind",
-    "127.0.0.1",
-    "-::1",
-    "--port",
-    "6379",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    "/var/lib/redis",
-    "--logfile",
-    "/var/log/redis/ci.log",
-]
-
-
-@dataclass
-class Cluster:
-    http: list[str]
-    ws: list[str]
-    tokens: dict[str, str]
-    room_id: int
-    logs: list[Path]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    pytest.fail(f"server {url} did not start: {log.read_text()[-3000:]}")
+from tests.e2e.channel import Viewer
+from tests.e2e.cluster import Cluster, running_cluster
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    base = postgres_base_url()
-    if not (reachable(base, 5432) and reachable(redis_url(), 6379)):
-        if IN_CI:
-            pytest.fail("PostgreSQL and Redis are required in CI")
-        pytest.skip("PostgreSQL or Redis not reachable")
-    name = f"yellowcart_mp_{os.getpid()}"
-    asyncio.run(create_pg_database(base, name))
-    tmp = tmp_path_factory.mktemp("cluster")
-    env = {
-        **os.environ,
-        "DATABASE_URL": with_database(base, name),
-        "REDIS_URL": redis_url(),
-        "JWT_SECRET": TEST_SECRET,
-        "LOG_LEVEL": "INFO",
-        "OUTBOX_POLL_SECONDS": "0.2",
-        "REDIS_PREFIX": f"yctest{os.getpid()}",
-    }
-    cli = [sys.executable, "-m", "live.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-    demo = json.loads(
-        subprocess.run([*cli, "seed-demo", "--json"], env=env, check=True, capture_output=True).stdout
-    )
-    procs, http, ws, logs = [], [], [], []
-    for i in range(2):
-        port = free_port()
-        log = tmp / f"server{i}.log"
-        out = open(log, "wb")  # noqa: SIM115 - closed with the process
-        procs.append(
-            (
-                subprocess.Popen(
-                    [*cli, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-                ),
-                out,
-            )
-        )
-        http.append(f"http://127.0.0.1:{port}")
-        ws.append(f"ws://127.0.0.1:{port}")
-        logs.append(log)
-    for (proc, _), url, log in zip(procs, http, logs, strict=True):
-        _wait_healthy(url, proc, log)
-    tokens = {k: v["token"] for k, v in demo["tokens"].items()}
-    yield Cluster(http, ws, tokens, demo["room_id"], logs)
-    for proc, out in procs:
-        proc.terminate()
-        proc.wait(timeout=20)
-        out.close()
-    asyncio.run(drop_pg_database(base, name))
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as c:
+        yield c
 
 
 def _auth(c: Cluster, who: str) -> dict[str, str]:
@@ -182,12 +81,10 @@ async def test_two_processes_one_room(cluster: Cluster) -> None:
             assert back.other == [] and [e["seq"] for e in back.state] == [last + 1, last + 2]
 
         # Redis restarts mid-room (losing everything it held): events made meanwhile still arrive
-        await asyncio.to_thread(
-            subprocess.run, ["redis-cli", "-p", "6379", "shutdown", "nosave"], capture_output=True
-        )
+        await asyncio.to_thread(c.redis.stop)
         await asyncio.sleep(0.3)
         await _post(b, f"/rooms/{rid}/listings/{lids[2]}/status", streamer, {"status": "on_sale"})
-        await asyncio.to_thread(subprocess.run, REDIS_START, check=True)
+        await asyncio.to_thread(c.redis.start)
         await _post(a, f"/rooms/{rid}/listings/{lids[2]}/status", streamer, {"status": "sold_out"})
         live_viewers = viewers[:5]
         for v in live_viewers:
