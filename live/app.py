@@ -38,6 +38,7 @@ from live.observability import Metrics, ObservabilityMiddleware
 from live.ordering.jobs import OrderJobs, room_sales_closed
 from live.ordering.views import SaleViews
 from live.payments import SANDBOX_MOUNT, create_payment_provider
+from live.room_log import RoomLog
 from live.rooms.actions import record_audience
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
@@ -90,6 +91,9 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         counts_seconds=settings.ws_counts_seconds,
         keep_figures=keep_figures,
         keep_seconds=settings.ws_keep_figures_seconds,
+        truth=RoomLog(db, limit=settings.ws_history),
+        position_seconds=settings.ws_position_check_seconds,
+        anchor_seconds=settings.ws_anchor_check_seconds,
     )
     relay = OutboxRelay(
         db, FanoutSink(BrokerSink(broker), bus), clock, metrics, poll_seconds=settings.outbox_poll_seconds

@@ -109,6 +109,13 @@ class FanoutSink:
             await sink.publish(events)
 
 
+def encode_state(kind: str, payload: dict[str, Any], at: datetime) -> bytes:
+    """A room state event as viewers receive it (without its ``seq``, which frames add): the same bytes
+    whether it travels through the broker or is read back from the outbox."""
+    body = {"kind": kind, **payload, "at": at.isoformat()}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 class BrokerSink:
     """Room state events go to the broker with their per-room sequence number."""
 
@@ -120,8 +127,7 @@ class BrokerSink:
             if not ev.stream.startswith("room:") or ev.seq is None:
                 continue
             room_id = int(ev.stream.split(":", 1)[1])
-            body = {"kind": ev.kind, **ev.payload, "at": ev.created_at.isoformat()}
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            data = encode_state(ev.kind, ev.payload, ev.created_at)
             await self._broker.publish_state(room_id, ev.seq, data)
 
 

@@ -3,8 +3,15 @@ something due gets one frame, encoded once and offered to every connection of th
 
 The hub never awaits a socket: ``Connection.offer`` only queues. State events are delivered in
 sequence order without gaps: a gap (a message missed while the broker reconnected) is filled from the
-broker's history before anything later is sent; if the history no longer holds it, the room's viewers
-are told to resynchronise (close 4009) and come back to a fresh snapshot.
+broker's history, and what the broker cannot vouch for from the database's record of the room
+(``RoomTruth``, the outbox) before anything later is sent; only if neither holds it are the room's
+viewers told to resynchronise (close 4009) and come back to a fresh snapshot.
+
+A lost message that no later message reveals (the last of a burst, then silence) is found by the
+position checks: every ``position_seconds`` each room's last delivered seq is compared with the
+broker's position (epoch, top), and every ``anchor_seconds`` (or at once when the broker's epoch
+changed, i.e. it may have lost entries) with the room's seq in the database; a room found behind is
+caught up, and the repair counted.
 """
 
 from __future__ import annotations
@@ -15,11 +22,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from live.broker import Broker, Publication
+from live.broker import Broker, Position, Publication
 from live.connection import Connection, Frame
 from live.observability import Metrics
 
@@ -46,11 +53,21 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+class RoomTruth(Protocol):
+    """The database's record of the rooms' state events (``live.room_log.RoomLog``)."""
+
+    async def seqs(self, room_ids: Iterable[int]) -> dict[int, int]: ...
+
+    async def events(self, room_id: int, after: int, upto: int) -> list[Publication] | None: ...
+
+
 @dataclass
 class RoomChannel:
     room_id: int
     connections: set[Connection] = field(default_factory=set)
-    last_seq: int = 0
+    last_seq: int = 0  # the newest state event handed to this room's viewers on this process
+    epoch: str = ""  # the broker history's epoch that ``last_seq`` was last checked against
+    opened: asyncio.Future[None] | None = None  # done once the room's position is known
     pending_state: list[dict[str, Any]] = field(default_factory=list)
     pending_chat: list[dict[str, Any]] = field(default_factory=list)
     likes_pending: int = 0
@@ -103,6 +120,9 @@ class Hub:
         wall_clock: Callable[[], float] = time.time,
         keep_figures: KeepFigures | None = None,
         keep_seconds: float = 10.0,
+        truth: RoomTruth | None = None,
+        position_seconds: float = 2.0,
+        anchor_seconds: float = 40.0,
     ) -> None:
         self.broker = broker
         self.metrics = metrics
@@ -112,6 +132,9 @@ class Hub:
         self._wall = wall_clock
         self._keep = keep_figures
         self.keep_seconds = keep_seconds
+        self.truth = truth
+        self.position_seconds = position_seconds
+        self.anchor_seconds = anchor_seconds
         self.rooms: dict[int, RoomChannel] = {}
         self._bought: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # placed here, to announce
         self.on_state: Callable[[int], None] | None = None  # told the room id of every state event
@@ -125,6 +148,7 @@ class Hub:
         self._tasks = [
             asyncio.create_task(self._tick_loop(), name="hub-tick"),
             asyncio.create_task(self._counts_loop(), name="hub-counts"),
+            asyncio.create_task(self._position_loop(), name="hub-positions"),
         ]
 
     async def stop(self) -> None:
@@ -149,11 +173,9 @@ class Hub:
         viewer's snapshot will cover (it counts when the broker has lost the room's history)."""
         channel = self.rooms.get(room_id)
         if channel is None:
-            channel = RoomChannel(room_id)
-            self.rooms[room_id] = channel
-            await self.broker.subscribe(room_id)
-            channel.last_seq = max(await self.broker.last_seq(room_id), known_seq)
-            channel.likes_total = await self.broker.add_likes(room_id, 0)
+            channel = await self._open(room_id, known_seq)
+        elif channel.opened is not None and not channel.opened.done():
+            await asyncio.shield(channel.opened)  # another viewer is opening it: its position first
         channel.connections.add(conn)
         channel.sessions += 1
         conn.watched_until = time.monotonic()
@@ -161,6 +183,31 @@ class Hub:
             channel.new_viewers.add(conn.user_id)
         channel.counts_dirty = True
         self.metrics.ws_connections.inc()
+        return channel
+
+    async def _open(self, room_id: int, known_seq: int) -> RoomChannel:
+        """Subscribe to a room and find its position. Publications arriving meanwhile are held, then
+        handled in order once the position is known (a gap among them is caught up as usual)."""
+        channel = RoomChannel(room_id, catching_up=True)
+        channel.opened = asyncio.get_running_loop().create_future()
+        self.rooms[room_id] = channel
+        try:
+            await self.broker.subscribe(room_id)
+            position = (await self.broker.positions([room_id]))[room_id]
+            channel.likes_total = await self.broker.add_likes(room_id, 0)
+        except BaseException as exc:
+            if self.rooms.get(room_id) is channel:
+                del self.rooms[room_id]
+            channel.opened.set_exception(exc)
+            channel.opened.exception()  # the joiners waiting on it get it
+            raise
+        channel.epoch = position.epoch
+        channel.last_seq = max(position.top, known_seq)
+        channel.opened.set_result(None)
+        held, channel.held = sorted(channel.held, key=lambda p: p.seq), []
+        channel.catching_up = False
+        for pub in held:
+            self._on_publication(pub)
         return channel
 
     async def leave(self, room_id: int, conn: Connection) -> None:
@@ -196,9 +243,8 @@ class Hub:
         if pub.seq <= channel.last_seq:
             return  # already delivered (a relay retry or a catch-up overlap)
         if pub.seq > channel.last_seq + 1:
-            channel.catching_up = True
             channel.held.append(pub)
-            asyncio.get_running_loop().create_task(self._catch_up(channel))
+            self._start_catch_up(channel)
             return
         self._accept_state(channel, pub)
 
@@ -218,47 +264,152 @@ class Hub:
         elif event.get("kind") == "room.unmuted":
             channel.muted.discard(str(event.get("user_id")))
 
-    async def _catch_up(self, channel: RoomChannel) -> None:
-        """Fill a gap in the sequence from the broker's history, then release what was held."""
-        missing: list[Publication] | None = None
-        for attempt in range(5):
-            try:
-                missing = await self.broker.history(channel.room_id, channel.last_seq)
-                break
-            except Exception:
-                log.warning(
-                    "history fetch failed; retrying", extra={"room_id": channel.room_id}, exc_info=True
-                )
-                await asyncio.sleep(0.1 * 2**attempt)
-        if missing is None:
+    async def _catch_up(self, channel: RoomChannel, *, target: int = 0, anchor: bool = False) -> None:
+        """Deliver every state event after the room's ``last_seq`` up to ``target`` (and up to what the
+        held publications imply), from the broker's history and, for what it cannot vouch for, from
+        the database; with ``anchor`` also up to the room's seq in the database. Then release what was
+        held. Only if neither source has the events are the viewers told to resynchronise (4009)."""
+        room_id, after = channel.room_id, channel.last_seq
+        if channel.held:
+            target = max(target, max(p.seq for p in channel.held) - 1)
+        found: list[Publication] | None = None
+        try:
+            history = await self._retrying("history fetch", lambda: self.broker.history(room_id, after))
+            target = max(target, history.position.top)
+            found = [p for p in history.events or [] if p.seq > after]
+            self.metrics.ws_events_recovered.labels("broker").inc(len(found))
+            channel.epoch = history.position.epoch or channel.epoch
+            if anchor and self.truth is not None:
+                truth = self.truth
+                seqs = await self._retrying("room seq read", lambda: truth.seqs([room_id]))
+                target = max(target, seqs.get(room_id, 0))
+            have = found[-1].seq if found else after
+            if have < target:
+                if self.truth is None:
+                    found = None
+                else:
+                    truth = self.truth
+                    more = await self._retrying("event log read", lambda: truth.events(room_id, have, target))
+                    if more:
+                        self.metrics.ws_events_recovered.labels("database").inc(len(more))
+                    found = None if more is None else [*found, *more]
+        except Exception:
+            found = None
+        if found is None:
             self.metrics.ws_resume.labels("gap_unrecoverable").inc()
             log.warning(
-                "state events missing from the broker's history; viewers told to resynchronise",
-                extra={"room_id": channel.room_id, "after_seq": channel.last_seq},
+                "state events missing from the broker and the database; viewers told to resynchronise",
+                extra={"room_id": room_id, "after_seq": after, "target": target},
             )
             channel.pending_state.clear()
             for conn in list(channel.connections):
                 conn.close_soon(CLOSE_RESYNC, "missed state events: reconnect for a fresh snapshot")
-            channel.last_seq = max([channel.last_seq, *(p.seq for p in channel.held)])
-            missing = []
-        else:
+            channel.last_seq = max([channel.last_seq, target, *(p.seq for p in channel.held)])
+            found = []
+        elif found:
             self.metrics.ws_resume.labels("gap_filled").inc()
             log.info(
-                "filled a gap in the room's state events from the broker's history",
-                extra={"room_id": channel.room_id, "events": len(missing)},
+                "caught up the room's state events",
+                extra={"room_id": room_id, "events": len(found), "after_seq": after},
             )
-        for pub in sorted([*missing, *channel.held], key=lambda p: p.seq):
+        for pub in sorted([*found, *channel.held], key=lambda p: p.seq):
             if pub.seq == channel.last_seq + 1:
                 self._accept_state(channel, pub)
         channel.held.clear()
         channel.catching_up = False
 
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        for attempt in range(5):
+            try:
+                return await call()
+            except Exception:
+                if attempt == 4:
+                    raise
+                log.warning("%s failed; retrying", what, exc_info=True)
+                await asyncio.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _start_catch_up(self, channel: RoomChannel, *, target: int = 0, anchor: bool = False) -> None:
+        if channel.catching_up or (channel.opened is not None and not channel.opened.done()):
+            return
+        channel.catching_up = True
+        asyncio.get_running_loop().create_task(self._catch_up(channel, target=target, anchor=anchor))
+
     def _on_resync(self) -> None:
+        """The broker reconnected: anything may have been missed meanwhile, and a restarted broker may
+        have lost its history; catch every room up against the broker and the database."""
         self.metrics.broker_reconnects.inc()
-        for channel in self.rooms.values():
-            if not channel.catching_up:
-                channel.catching_up = True
-                asyncio.get_running_loop().create_task(self._catch_up(channel))
+        for channel in list(self.rooms.values()):
+            self._start_catch_up(channel, anchor=True)
+
+    async def missed(self, room_id: int, since: int, upto: int) -> list[Publication] | None:
+        """For a resuming viewer: every state event ``since < seq <= upto`` (``upto`` the room's seq in
+        the database), from the broker's history and the database; None if they cannot all be had."""
+        if since >= upto:
+            return []
+        if self.truth is not None and upto - since > getattr(self.truth, "limit", upto - since):
+            return None
+        history = await self.broker.history(room_id, since)
+        found = [p for p in history.events or [] if p.seq <= upto]
+        have = found[-1].seq if found else since
+        if have < upto:
+            if self.truth is None:
+                return None
+            more = await self.truth.events(room_id, have, upto)
+            if more is None:
+                return None
+            found.extend(more)
+        return found
+
+    def check_positions(self, positions: dict[int, Position], db_seqs: dict[int, int]) -> list[int]:
+        """Compare each room's delivered seq with the broker's position and (if given) the database's
+        seq; start a catch-up for every room found behind. Returns the rooms that needed one."""
+        behind: list[int] = []
+        for room_id, position in positions.items():
+            channel = self.rooms.get(room_id)
+            if channel is None or channel.catching_up:
+                continue
+            target = position.top
+            if room_id in db_seqs:
+                target = max(target, db_seqs[room_id])
+                channel.epoch = position.epoch  # checked against the database under this epoch
+            if target > channel.last_seq:
+                source = "database" if target > position.top else "broker"
+                self.metrics.ws_position_repairs.labels(source).inc()
+                log.warning(
+                    "room found behind by the position check; catching up",
+                    extra={"room_id": room_id, "last_seq": channel.last_seq, "target": target},
+                )
+                behind.append(room_id)
+                self._start_catch_up(channel, target=target, anchor=room_id in db_seqs)
+        return behind
+
+    async def check_positions_once(self, *, anchor: bool) -> list[int]:
+        rooms = [
+            r for r, c in self.rooms.items() if c.opened is not None and c.opened.done() and not c.catching_up
+        ]
+        if not rooms:
+            return []
+        positions = await self.broker.positions(rooms)
+        # a changed epoch: the broker may have lost entries that no viewer here received
+        lost = [r for r in rooms if r in self.rooms and positions[r].epoch != self.rooms[r].epoch]
+        asked = rooms if anchor else lost
+        db_seqs = await self.truth.seqs(asked) if (self.truth is not None and asked) else {}
+        self.metrics.ws_position_checks.labels("anchor" if db_seqs else "broker").inc()
+        return self.check_positions(positions, db_seqs)
+
+    async def _position_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        anchor_at = loop.time() + self.anchor_seconds
+        while True:
+            await asyncio.sleep(self.position_seconds)
+            anchor = loop.time() >= anchor_at
+            if anchor:
+                anchor_at = loop.time() + self.anchor_seconds
+            try:
+                await self.check_positions_once(anchor=anchor)
+            except Exception:
+                log.warning("position check failed; will retry", exc_info=True)
 
     # --- outbound -----------------------------------------------------------------------------
 
@@ -348,6 +499,8 @@ class Hub:
     async def _flush_counts(self) -> None:
         await self._flush_bought()
         for room_id, channel in list(self.rooms.items()):
+            if channel.opened is not None and not channel.opened.done():
+                continue  # a viewer is joining it right now
             likes, channel.likes_pending = channel.likes_pending, 0
             try:
                 total = await self.broker.add_likes(room_id, likes)

@@ -122,6 +122,24 @@ class Metrics:
         self.ws_resume = Counter(
             "yellowcart_ws_resume_total", "resume and catch-up outcomes", ["outcome"], registry=self.registry
         )
+        self.ws_position_checks = Counter(
+            "yellowcart_ws_position_checks_total",
+            "position checks of this process's rooms: against the broker, or also the database (anchor)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.ws_position_repairs = Counter(
+            "yellowcart_ws_position_repairs_total",
+            "rooms a position check found behind (a lost message), by where the missing events were seen",
+            ["source"],
+            registry=self.registry,
+        )
+        self.ws_events_recovered = Counter(
+            "yellowcart_ws_events_recovered_total",
+            "state events a room caught up on after a gap, by where they were read from",
+            ["source"],
+            registry=self.registry,
+        )
         self.ws_messages = Counter(
             "yellowcart_ws_messages_total",
             "client messages by type and outcome",

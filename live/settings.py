@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         10.0, gt=0, description="how often a room's audience figures are written to the database"
     )
     ws_history: int = Field(1000, ge=10, description="state events kept per room for resume")
+    ws_position_check_seconds: float = Field(
+        2.0, gt=0, le=60, description="how often each process compares its rooms' seq with the broker's"
+    )
+    ws_anchor_check_seconds: float = Field(
+        40.0, gt=0, le=3600, description="how often each process compares its rooms' seq with the database"
+    )
     ws_chat_history: int = Field(50, ge=0, le=1000, description="recent danmaku kept per room")
     ws_snapshot_chat: int = Field(20, ge=0, le=1000, description="danmaku sent in the join snapshot")
     ws_max_message_bytes: int = Field(4096, ge=256, description="larger client messages close with 1009")

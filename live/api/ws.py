@@ -70,6 +70,22 @@ async def _snapshot(services: Services, room_id: int, channel: RoomChannel, *, r
     return _dumps(body)
 
 
+async def _resume(services: Services, room_id: int, channel: RoomChannel, since: int) -> str:
+    """The first frame for a viewer coming back with ``since``: ``resume`` with every state event it
+    missed, only when they can all be had (from the broker's history and the database's record) up to
+    the room's seq in the database; otherwise a snapshot with ``recovered: false`` (also when
+    ``since`` is ahead of the room). The view is read after joining, so it covers every event the
+    room's channel had already delivered here; later ones reach the viewer through the channel."""
+    view = await services.snapshots.view(room_id, covering=max(channel.last_seq, since))
+    events = None if since > view.seq else await services.hub.missed(room_id, since, view.seq)
+    if events is None:
+        services.metrics.ws_resume.labels("snapshot").inc()
+        return await _snapshot(services, room_id, channel, recovered=False)
+    services.metrics.ws_resume.labels("recovered").inc()
+    state = [{**json.loads(p.data), "seq": p.seq} for p in events]
+    return _dumps({"t": "resume", "recovered": True, "seq": view.seq, "state": state})
+
+
 async def room_socket(websocket: WebSocket) -> None:
     """Serve one viewer; when the database or the broker cannot answer in time (overload, outage),
     the viewer is told so and closed with 1013, to come back shortly."""
@@ -137,15 +153,7 @@ async def _serve_viewer(websocket: WebSocket) -> None:
     try:
         since = websocket.query_params.get("since")
         if since is not None and since.isdigit():
-            history = await services.hub.broker.history(room_id, int(since))
-            if history is not None:
-                events = [{**json.loads(p.data), "seq": p.seq} for p in history]
-                last = history[-1].seq if history else int(since)
-                services.metrics.ws_resume.labels("recovered").inc()
-                await conn.send_now(_dumps({"t": "resume", "recovered": True, "seq": last, "state": events}))
-            else:
-                services.metrics.ws_resume.labels("snapshot").inc()
-                await conn.send_now(await _snapshot(services, room_id, channel, recovered=False))
+            await conn.send_now(await _resume(services, room_id, channel, int(since)))
         else:
             await conn.send_now(await _snapshot(services, room_id, channel, recovered=None))
         writer = conn.start()

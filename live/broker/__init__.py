@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from live.broker.base import Broker, OnlineFigures, Publication, RoomFigures
+from live.broker.base import Broker, History, OnlineFigures, Position, Publication, RoomFigures
 
 
 def create_broker(
@@ -22,4 +22,4 @@ def create_broker(
     raise ValueError(f"unsupported broker URL scheme {scheme!r}; use memory:// or redis://")
 
 
-__all__ = ["Broker", "OnlineFigures", "Publication", "RoomFigures", "create_broker"]
+__all__ = ["Broker", "History", "OnlineFigures", "Position", "Publication", "RoomFigures", "create_broker"]

@@ -1,4 +1,10 @@
-"""The broker interface: per-room state events with history, chat fan-out, like and online counters."""
+"""The broker interface: per-room state events with history, chat fan-out, like and online counters.
+
+A room's history has a position ``(epoch, top)``: ``top`` is the newest sequence number it holds and
+``epoch`` names the history's lifetime. The epoch changes whenever the history may have lost entries
+(Redis flushed or restarted empty, a failover, an in-process broker restarted), so a reader that saw
+another epoch knows the broker cannot vouch for what it missed and must ask the database instead.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +38,25 @@ class RoomFigures:
     likes: int
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a room's history stands: its epoch ("" when the broker holds nothing for the room) and the
+    newest sequence number it holds (0 for none)."""
+
+    epoch: str
+    top: int
+
+
+@dataclass(frozen=True)
+class History:
+    """State events after a sequence number. ``events`` runs without a gap from ``after + 1`` up to
+    ``position.top``, or is None when the broker no longer holds all of them (trimmed or lost). The
+    broker vouches only for what it holds: the database may know later events (not yet published)."""
+
+    position: Position
+    events: list[Publication] | None
+
+
 Handler = Callable[[Publication], None]
 ResyncHandler = Callable[[], None]
 
@@ -63,11 +88,13 @@ class Broker(Protocol):
         """Fan out a transient notice (e.g. "just bought"): no history, lossy like chat."""
         ...
 
-    async def history(self, room_id: int, after_seq: int) -> list[Publication] | None:
-        """State events after ``after_seq`` in order; None if the history no longer holds all of them."""
+    async def history(self, room_id: int, after_seq: int) -> History:
+        """The held state events after ``after_seq``, in order, read together with the position."""
         ...
 
-    async def last_seq(self, room_id: int) -> int: ...
+    async def positions(self, room_ids: Iterable[int]) -> dict[int, Position]:
+        """Each room's history position, read in one round trip."""
+        ...
 
     async def recent_chat(self, room_id: int, limit: int) -> list[bytes]: ...
 

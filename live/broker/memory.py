@@ -1,12 +1,22 @@
-"""The in-process broker: the embedded default, one process only."""
+"""The in-process broker: the embedded default, one process only. Its history lives as long as the
+process: each instance has an epoch of its own, so a restarted process never vouches for the old one."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import deque
 from collections.abc import Iterable
 
-from live.broker.base import Handler, OnlineFigures, Publication, ResyncHandler, RoomFigures
+from live.broker.base import (
+    Handler,
+    History,
+    OnlineFigures,
+    Position,
+    Publication,
+    ResyncHandler,
+    RoomFigures,
+)
 
 
 class MemoryBroker:
@@ -22,6 +32,7 @@ class MemoryBroker:
         self._chat_history = chat_history
         self._subscribed: set[int] = set()
         self._on_pub: Handler | None = None
+        self.epoch = uuid.uuid4().hex[:16]
 
     def set_handlers(self, on_publication: Handler, on_resync: ResyncHandler) -> None:
         self._on_pub = on_publication
@@ -62,17 +73,21 @@ class MemoryBroker:
     async def publish_notice(self, room_id: int, data: bytes) -> None:
         self._deliver(Publication(room_id, "notice", 0, data))
 
-    async def history(self, room_id: int, after_seq: int) -> list[Publication] | None:
+    def _position(self, room_id: int) -> Position:
         last = self._last.get(room_id, 0)
-        if after_seq >= last:
-            return []
+        return Position(self.epoch if last else "", last)
+
+    async def history(self, room_id: int, after_seq: int) -> History:
+        position = self._position(room_id)
+        if after_seq >= position.top:
+            return History(position, [])
         held = self._state.get(room_id, deque())
         if not held or held[0].seq > after_seq + 1:
-            return None
-        return [p for p in held if p.seq > after_seq]
+            return History(position, None)
+        return History(position, [p for p in held if p.seq > after_seq])
 
-    async def last_seq(self, room_id: int) -> int:
-        return self._last.get(room_id, 0)
+    async def positions(self, room_ids: Iterable[int]) -> dict[int, Position]:
+        return {r: self._position(r) for r in room_ids}
 
     async def recent_chat(self, room_id: int, limit: int) -> list[bytes]:
         return list(self._chat.get(room_id, deque()))[-limit:] if limit > 0 else []

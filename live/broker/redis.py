@@ -1,9 +1,10 @@
 """The Redis broker: state history in a stream per room, fan-out by pub/sub, counters in keys.
 
 Keys per room (``{prefix}:room:{id}``, prefix from ``REDIS_PREFIX``): ``:state`` stream (entry id =
-sequence number), ``:chat`` recent chat list, ``:likes`` total, ``:online`` hash node -> "count:ms",
-``:peak``, ``:uv`` HyperLogLog of viewers. Channel ``{prefix}:room:{id}`` carries ``s:<seq>:<json>``
-and ``c::<json>``.
+sequence number), ``:meta`` hash with the history's ``epoch`` (created with the history, so it changes
+when Redis loses the room's keys), ``:chat`` recent chat list, ``:likes`` total, ``:online`` hash
+node -> "count:ms", ``:peak``, ``:uv`` HyperLogLog of viewers. Channel ``{prefix}:room:{id}``
+carries ``s:<seq>:<json>`` and ``c::<json>``.
 If the connection drops, the reader reconnects with backoff, subscribes again and calls the resync
 handler, so the hub catches up through the history.
 """
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
@@ -24,13 +26,26 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from live.broker.base import Handler, OnlineFigures, Publication, ResyncHandler, RoomFigures
+from live.broker.base import (
+    Handler,
+    History,
+    OnlineFigures,
+    Position,
+    Publication,
+    ResyncHandler,
+    RoomFigures,
+)
 
 log = logging.getLogger("yellowcart.broker")
 
 TTL_SECONDS = 7 * 86400
 STALE_NODE_MS = 10_000
 _VIEWER_CHUNK = 500
+
+
+def _position(epoch: bytes | None, last: list[Any]) -> Position:
+    top = int(last[0][0].split(b"-")[0]) if last else 0
+    return Position(epoch.decode() if epoch and top else "", top)
 
 
 def _script(name: str) -> str:
@@ -174,8 +189,16 @@ class RedisBroker:
     async def publish_state(self, room_id: int, seq: int, data: bytes) -> bool:
         message = b"s:%d:" % seq + data
         stored = await self._publish_state(
-            keys=[self._key(room_id, "state")],
-            args=[seq, data, self._history_size, self._channel(room_id), message, TTL_SECONDS],
+            keys=[self._key(room_id, "state"), self._key(room_id, "meta")],
+            args=[
+                seq,
+                data,
+                self._history_size,
+                self._channel(room_id),
+                message,
+                TTL_SECONDS,
+                uuid.uuid4().hex[:16],
+            ],
         )
         return bool(stored)
 
@@ -191,22 +214,33 @@ class RedisBroker:
     async def publish_notice(self, room_id: int, data: bytes) -> None:
         await self._redis.publish(self._channel(room_id), b"n::" + data)
 
-    async def history(self, room_id: int, after_seq: int) -> list[Publication] | None:
+    async def history(self, room_id: int, after_seq: int) -> History:
         key = self._key(room_id, "state")
-        last = await self.last_seq(room_id)
-        if after_seq >= last:
-            return []
-        entries = await self._redis.xrange(key, min=f"{after_seq + 1}-0", max="+")
+        async with self._redis.pipeline(transaction=True) as pipe:  # epoch and entries read together
+            pipe.hget(self._key(room_id, "meta"), "epoch")
+            pipe.xrevrange(key, count=1)
+            pipe.xrange(key, min=f"{after_seq + 1}-0", max="+")
+            epoch, last, entries = await pipe.execute()
+        position = _position(epoch, last)
+        if after_seq >= position.top:
+            return History(position, [])
         out = [
             Publication(room_id, "state", int(eid.split(b"-")[0]), fields[b"d"]) for eid, fields in entries
         ]
         if not out or out[0].seq != after_seq + 1:
-            return None
-        return out
+            return History(position, None)
+        return History(position, out)
 
-    async def last_seq(self, room_id: int) -> int:
-        last = await self._redis.xrevrange(self._key(room_id, "state"), count=1)
-        return int(last[0][0].split(b"-")[0]) if last else 0
+    async def positions(self, room_ids: Iterable[int]) -> dict[int, Position]:
+        rooms = list(room_ids)
+        if not rooms:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room_id in rooms:
+                pipe.hget(self._key(room_id, "meta"), "epoch")
+                pipe.xrevrange(self._key(room_id, "state"), count=1)
+            replies = await pipe.execute()
+        return {r: _position(replies[2 * i], replies[2 * i + 1]) for i, r in enumerate(rooms)}
 
     async def recent_chat(self, room_id: int, limit: int) -> list[bytes]:
         if limit <= 0:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from live.broker import Broker, Publication, create_broker
+from live.broker import Broker, Position, Publication, create_broker
 from live.broker.redis import RedisBroker
 from tests.support import IN_CI, reachable, redis_url
 
@@ -91,19 +91,51 @@ async def test_state_events_fan_out_in_order_once(make_broker: BrokerFactory) ->
     await asyncio.sleep(0.05)
     assert [(p.kind, p.seq) for p in inbox.items] == [("state", s) for s in range(1, 6)]
     assert inbox.items[0].data == b'{"n":1}' and inbox.items[0].room_id == room
-    assert await b.last_seq(room) == 5
+    assert (await b.positions([room]))[room].top == 5
 
 
 async def test_history_and_its_limits(make_broker: BrokerFactory) -> None:
-    room = _room()
+    room, other = _room(), _room()
     b = make_broker(history_size=5)
-    assert await b.history(room, 0) == []
+    empty = await b.history(room, 0)
+    assert empty.position == Position("", 0) and empty.events == []
     for seq in range(1, 21):
         await b.publish_state(room, seq, b"%d" % seq)
     recent = await b.history(room, 17)
-    assert recent is not None and [p.seq for p in recent] == [18, 19, 20]
-    assert await b.history(room, 20) == []
-    assert await b.history(room, 2) is None  # trimmed away: the client needs a snapshot
+    assert recent.events is not None and [p.seq for p in recent.events] == [18, 19, 20]
+    assert recent.position.top == 20 and recent.position.epoch != ""
+    assert (await b.history(room, 20)).events == []
+    trimmed = await b.history(room, 2)
+    assert trimmed.events is None and trimmed.position == recent.position  # the client needs a snapshot
+    assert await b.positions([room, other]) == {room: recent.position, other: Position("", 0)}
+    # the epoch stays while the history lives
+    await b.publish_state(room, 21, b"21")
+    assert (await b.positions([room]))[room] == Position(recent.position.epoch, 21)
+
+
+async def test_a_history_that_lost_its_entries_starts_a_new_epoch(make_broker: BrokerFactory) -> None:
+    room = _room()
+    b = make_broker()
+    for seq in range(1, 4):
+        await b.publish_state(room, seq, b"%d" % seq)
+    before = (await b.positions([room]))[room]
+    if isinstance(b, RedisBroker):  # Redis lost the room's keys (a flush, a restart without persistence)
+        from redis.asyncio import Redis
+
+        admin: Any = Redis.from_url(redis_url())
+        keys = [k async for k in admin.scan_iter(match=f"yc:room:{room}:*")]
+        await admin.delete(*keys)
+        await admin.aclose()
+    else:  # the in-process broker's history dies with its process: a new one knows nothing
+        b = create_broker("memory://")
+    assert (await b.positions([room]))[room] == Position("", 0)
+    lost = await b.history(room, 1)
+    assert lost.events == [] and lost.position.top == 0  # it vouches only for what it holds
+    await b.publish_state(room, 4, b"4")
+    after = (await b.positions([room]))[room]
+    assert after.top == 4 and after.epoch not in {"", before.epoch}
+    assert [p.seq for p in (await b.history(room, 3)).events or []] == [4]
+    assert (await b.history(room, 1)).events is None
 
 
 async def test_chat_recent_and_fan_out(make_broker: BrokerFactory) -> None:

@@ -15,6 +15,7 @@ from commerce.core.errors import NotFound
 from commerce.core.identity import Role
 from live.broker.base import RoomFigures
 from live.broker.memory import MemoryBroker
+from live.room_log import RoomLog
 from live.rooms.models import Room as RoomModel
 from live.snapshots import RoomSnapshots
 from live.wsserver import WS_PROTOCOL
@@ -131,13 +132,26 @@ async def test_resume_after_a_dropped_connection(client: Client, ws_base: str) -
         (last + 1, "on_sale"),
         (last + 2, "sold_out"),
     ]
-    # too far behind (history trimmed or unknown): a fresh snapshot, saying so
+    # the broker's history is gone (as after a Redis restart): the database still has every event
     broker = c.services.hub.broker
     assert isinstance(broker, MemoryBroker)
-    broker._state.clear()  # the history is gone, as after a Redis restart
-    async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since=1") as ws:
-        snap = json.loads(await asyncio.wait_for(ws.recv(), 5))
-    assert snap["t"] == "snapshot" and snap["recovered"] is False and snap["seq"] == last + 2
+    broker._state.clear()
+    async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since={last}") as ws:
+        again = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert again["t"] == "resume" and again["seq"] == last + 2
+    assert [e["seq"] for e in again["state"]] == [last + 1, last + 2]
+    assert again["state"] == first["state"]  # the same events, byte for byte in meaning
+    # too far behind (beyond the resume window) or ahead of the room: a fresh snapshot, saying so
+    truth = c.services.hub.truth
+    assert isinstance(truth, RoomLog)
+    truth.limit = 1
+    for since in (last, last + 3, 99_999_999):
+        async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since={since}") as ws:
+            snap = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert snap["t"] == "snapshot" and snap["recovered"] is False and snap["seq"] == last + 2
+    async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since={last + 2}") as ws:
+        level = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert level == {"t": "resume", "recovered": True, "seq": last + 2, "state": []}
 
 
 @pytest.mark.parametrize(
@@ -298,7 +312,7 @@ async def test_a_stalled_viewer_is_coalesced_then_cut_off_and_the_room_goes_on(c
             Viewer.connect(f"{base}/ws/rooms/{rid}") as v1,
             Viewer.connect(f"{base}/ws/rooms/{rid}") as v2,
         ):
-            first = await broker.last_seq(rid) + 1
+            first = (await broker.positions([rid]))[rid].top + 1
             seq = first
 
             def slow_actions(action: str) -> float:
