@@ -125,7 +125,7 @@ class Cluster:
     tokens: dict[str, str]
     room_id: int
     demo: dict[str, Any]
-    _db_url: str = ""
+    db_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -180,19 +180,19 @@ class Cluster:
                 s.out.close()
                 s.out = None
 
-    def sql(self, query: str, *args: Any) -> Any:
-        """Run one statement on the cluster's database (for tests that hold locks or read the truth)."""
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        """Run one statement on the cluster's database (to hold locks or read the truth)."""
+        import asyncpg
 
-        async def run() -> Any:
-            import asyncpg
+        conn = await asyncpg.connect(self.db_url)
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
 
-            conn = await asyncpg.connect(self._db_url)
-            try:
-                return await conn.fetch(query, *args)
-            finally:
-                await conn.close()
-
-        return asyncio.run(run())
+    def sql(self, query: str, *args: Any) -> list[Any]:
+        """``fetch`` for code outside an event loop."""
+        return asyncio.run(self.fetch(query, *args))
 
 
 def require_services() -> None:
@@ -237,7 +237,7 @@ def running_cluster(tmp: Path, *, servers: int = 2, **env: str) -> Iterator[Clus
             tokens={k: v["token"] for k, v in demo["tokens"].items()},
             room_id=demo["room_id"],
             demo=demo,
-            _db_url=db_url.replace("postgresql+asyncpg", "postgresql"),
+            db_url=db_url.replace("postgresql+asyncpg", "postgresql"),
         )
         for i in range(servers):
             cluster.start(i)
