@@ -1,8 +1,8 @@
 """A TCP proxy in front of Redis that can lose chosen pub/sub messages on their way to one process.
 
-It reads what Redis sends as RESP values (RESP2 and RESP3) and forwards each one whole, except pub/sub ``message``
-pushes that ``drop`` says to lose: the network losing a message, with no disconnect to reveal it.
-What the client sends goes to Redis untouched.
+It reads what Redis sends as RESP values (RESP2 and RESP3) and forwards each one whole, except
+pub/sub ``message`` pushes that ``drop`` says to lose: the network losing a message, with no
+disconnect to reveal it. What the client sends goes to Redis untouched.
 """
 
 from __future__ import annotations

@@ -80,7 +80,9 @@ async def _published(c: Cluster, seq: int) -> None:
 
 
 @pytest.mark.parametrize("loss", ["flush", "restart"])
-async def test_a_resume_after_redis_lost_its_data_gets_every_missed_event(cluster: Cluster, loss: str) -> None:
+async def test_a_resume_after_redis_lost_its_data_gets_every_missed_event(
+    cluster: Cluster, loss: str
+) -> None:
     c = cluster
     for server in (0, 1):  # the viewer comes back to either process
         last = await _away(c, 1 - server)
@@ -102,7 +104,7 @@ async def test_a_resume_after_redis_lost_its_data_gets_every_missed_event(cluste
             ]
             # and the room goes on: the next event follows without a gap
             await _flip(c, 1 - server)
-            await back.until(lambda v: v.seq >= truth + 1, timeout=10)
+            await back.until(lambda v, after=truth: v.seq > after, timeout=10)
             assert [e["seq"] for e in back.state] == list(range(last + 1, truth + 2))
 
 
@@ -155,7 +157,8 @@ async def test_a_lost_last_message_is_repaired_within_the_position_check(cluster
                 assert [e["seq"] for e in b.state] == list(range(start + 1, lost + 1))
                 # the position check runs every 2 s (the default): repaired within that, plus a tick
                 assert repaired_in < 3.5, repaired_in
-            metrics = httpx.get(f"{c.http[1]}/metrics", timeout=10).text
+            async with httpx.AsyncClient(timeout=10) as h:
+                metrics = (await h.get(f"{c.http[1]}/metrics")).text
             assert 'yellowcart_ws_position_repairs_total{source="broker"} 1.0' in metrics
         finally:
             await asyncio.to_thread(c.kill, 1)
