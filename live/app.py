@@ -37,6 +37,7 @@ from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
 from live.ordering.jobs import OrderJobs, room_sales_closed
 from live.ordering.views import SaleViews
+from live.origins import OriginGuard, OriginPolicy
 from live.payments import SANDBOX_MOUNT, create_payment_provider
 from live.room_log import RoomLog
 from live.rooms.actions import record_audience
@@ -221,9 +222,13 @@ def create_app(
     ]
     if services.sandbox is not None:  # the in-process sandbox's payment page and API, for a person to click
         routes.append(Mount(SANDBOX_MOUNT, app=sandbox_app(services.sandbox)))
+    origins = OriginPolicy(settings.base_url, settings.ws_allowed_origins)
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(ObservabilityMiddleware, metrics=services.metrics)],
+        middleware=[
+            Middleware(ObservabilityMiddleware, metrics=services.metrics),
+            Middleware(OriginGuard, policy=origins, metrics=services.metrics),
+        ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )

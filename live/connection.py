@@ -24,9 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from live.close_codes import CLOSE_SLOW_CONSUMER
 from live.wsserver import text_frame
-
-CLOSE_SLOW_CONSUMER = 4008
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from live.broker import Broker, Position, Publication
+from live.close_codes import CLOSE_RESYNC, CLOSE_ROOM_ENDED, CLOSE_SERVICE_RESTART
 from live.connection import Connection, Frame
 from live.observability import Metrics
 
 log = logging.getLogger("yellowcart.hub")
 
-CLOSE_ROOM_ENDED = 4000
-CLOSE_RESYNC = 4009
-CLOSE_SERVICE_RESTART = 1012
 FINAL_STATES = {"ended", "force_ended", "cancelled"}
 
 
@@ -558,6 +556,11 @@ class Hub:
         channel.danmaku -= tally.danmaku
         channel.sessions -= tally.sessions
         channel.watch_seconds -= watched
+
+    async def publish_chat(self, room_id: int, data: dict[str, Any]) -> None:
+        """Send a danmaku to the room's viewers on every process; it counts as published here."""
+        await self.broker.publish_chat(room_id, _dumps(data).encode())
+        self.count_danmaku(room_id)
 
     def count_danmaku(self, room_id: int) -> None:
         channel = self.rooms.get(room_id)

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from live.origins import normalize_origin
+
 DEV_JWT_SECRET = "yellowcart-development-secret-change-me-0123456789"
 DEV_MEDIA_SECRET = "yellowcart-development-media-secret-change-me"
 MEDIA_PROVIDERS = ("webrtc", "nginx-rtmp", "aliyun", "tencent")
@@ -89,6 +91,19 @@ class Settings(BaseSettings):
     chat_rate_per_second: float = Field(1.0, gt=0, description="danmaku per user per second, sustained")
     chat_burst: int = Field(5, ge=1, description="danmaku a user may send at once")
     likes_max_per_message: int = Field(50, ge=1)
+    likes_per_second: int = Field(
+        50, ge=1, description="likes one connection may add per second; the excess is not added"
+    )
+    ws_pings_per_minute: int = Field(12, ge=1, description="pings one connection may send per minute")
+    ws_flood_burst: int = Field(
+        20, ge=1, description="refused or excessive messages a connection may send at once before 4029"
+    )
+    ws_flood_rate_per_second: float = Field(
+        2.0, gt=0, description="refused or excessive messages a connection may send per second, sustained"
+    )
+    ws_allowed_origins: list[str] = Field(
+        [], description="web origins, besides the server's own, whose pages may open the room channel"
+    )
 
     media_provider: str = Field(
         "webrtc", description="webrtc (in-process WHIP/WHEP relay), nginx-rtmp, aliyun or tencent"
@@ -142,6 +157,20 @@ class Settings(BaseSettings):
         if v not in MEDIA_PROVIDERS:
             raise ValueError(f"unknown media provider {v!r}; known: {', '.join(MEDIA_PROVIDERS)}")
         return v
+
+    @field_validator("ws_allowed_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        out = []
+        for origin in v:
+            if origin == "*":
+                out.append(origin)
+                continue
+            normal = normalize_origin(origin)
+            if normal is None:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], or *)")
+            out.append(normal)
+        return out
 
     @field_validator("jwt_secret")
     @classmethod

@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -16,38 +15,19 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from commerce.core.errors import NotFound, Unauthenticated
 from commerce.core.identity import Principal
+from live.api.ws_messages import ViewerSession
+from live.close_codes import CLOSE_NOT_FOUND, CLOSE_ROOM_ENDED, CLOSE_TRY_AGAIN, CLOSE_UNAUTHENTICATED
 from live.connection import Connection
 from live.container import Services
-from live.hub import CLOSE_ROOM_ENDED, FINAL_STATES, RoomChannel
-from live.moderation.actions import muted_users, queue_review
+from live.hub import FINAL_STATES, RoomChannel
+from live.moderation.actions import muted_users
 from live.wsserver import DIRECT_EXTENSION
 
 log = logging.getLogger("yellowcart.ws")
 
-CLOSE_UNAUTHENTICATED = 4001
-CLOSE_NOT_FOUND = 4004
-CLOSE_FLOOD = 4029
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
-
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens, self.at = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 async def _snapshot(services: Services, room_id: int, channel: RoomChannel, *, recovered: bool | None) -> str:
@@ -157,7 +137,7 @@ async def _serve_viewer(websocket: WebSocket) -> None:
         else:
             await conn.send_now(await _snapshot(services, room_id, channel, recovered=None))
         writer = conn.start()
-        await _read_loop(websocket, services, channel, conn, principal)
+        await _read_loop(websocket, ViewerSession(services, channel, conn, principal))
     except WebSocketDisconnect:
         pass
     finally:
@@ -170,17 +150,8 @@ async def _serve_viewer(websocket: WebSocket) -> None:
             writer.cancel()
 
 
-async def _read_loop(
-    websocket: WebSocket,
-    services: Services,
-    channel: RoomChannel,
-    conn: Connection,
-    principal: Principal | None,
-) -> None:
-    settings = services.settings
-    room_id = channel.room_id
-    chat_bucket = TokenBucket(settings.chat_rate_per_second, settings.chat_burst)
-    refusals = 0
+async def _read_loop(websocket: WebSocket, session: ViewerSession) -> None:
+    """Hand each message to the session's dispatch table until the viewer leaves or is closed."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -188,125 +159,5 @@ async def _read_loop(
         raw = message.get("text")
         if raw is None and message.get("bytes") is not None:
             raw = message["bytes"].decode("utf-8", "replace")
-        if raw is None:
-            continue
-        if len(raw.encode()) > settings.ws_max_message_bytes:
-            services.metrics.ws_messages.labels("?", "too_big").inc()
-            conn.close_soon(CLOSE_TOO_BIG, f"message larger than {settings.ws_max_message_bytes} bytes")
+        if raw is not None and not await session.handle(raw):
             return
-        try:
-            msg = json.loads(raw)
-        except ValueError:
-            await _error(conn, services, "?", "bad_json", "messages are JSON objects")
-            continue
-        if not isinstance(msg, dict) or not isinstance(msg.get("t"), str):
-            await _error(conn, services, "?", "bad_message", 'messages are objects with a string "t"')
-            continue
-        kind, ref = msg["t"], msg.get("id")
-        if kind == "ping":
-            await conn.send_now(_dumps({"t": "pong", "id": ref, "ts": int(time.time() * 1000)}))
-        elif kind == "auth":
-            try:
-                principal = services.tokens.verify(str(msg.get("token", "")))
-            except Unauthenticated as exc:
-                await _error(conn, services, kind, "unauthenticated", exc.message, ref)
-                continue
-            conn.user_id = principal.user_id
-            await conn.send_now(_dumps({"t": "authed", "id": ref, "user_id": principal.user_id}))
-        elif kind == "like":
-            n = msg.get("n", 1)
-            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= settings.likes_max_per_message:
-                await _error(
-                    conn, services, kind, "invalid", f"n must be 1-{settings.likes_max_per_message}", ref
-                )
-                continue
-            services.hub.add_likes(room_id, n)
-            services.metrics.ws_messages.labels(kind, "ok").inc()
-        elif kind == "chat":
-            problem = _check_chat(msg.get("text"), settings.chat_max_chars)
-            if principal is None:
-                await _error(conn, services, kind, "login_required", "guests cannot send danmaku", ref)
-            elif problem:
-                await _error(conn, services, kind, "invalid", problem, ref)
-            elif principal.user_id in channel.muted:
-                await _error(conn, services, kind, "muted", "you are muted in this room", ref)
-            elif not chat_bucket.take():
-                refusals += 1
-                await _error(conn, services, kind, "rate_limited", "too many danmaku; slow down", ref)
-                if refusals > 20:
-                    conn.close_soon(CLOSE_FLOOD, "flooding")
-                    return
-                continue
-            else:
-                refusals = 0
-                text = str(msg["text"]).strip()
-                verdict = (await services.words.get()).check(text)
-                if verdict.blocked:
-                    await _error(
-                        conn,
-                        services,
-                        kind,
-                        "blocked",
-                        "the message contains words that are not allowed",
-                        ref,
-                        {"words": verdict.blocked},
-                    )
-                    continue
-                data: dict[str, Any] = {
-                    "id": uuid.uuid4().hex,
-                    "user_id": principal.user_id,
-                    "name": principal.name,
-                    "text": verdict.text,
-                    "ts": int(time.time() * 1000),
-                }
-                if verdict.masked:
-                    data["masked"] = True
-                    async with (
-                        services.db.transaction() as s
-                    ):  # queued before it is shown: nothing unreviewed is lost
-                        await queue_review(
-                            s,
-                            chat_id=data["id"],
-                            room_id=room_id,
-                            user_id=principal.user_id,
-                            original=text,
-                            verdict=verdict,
-                            at=services.clock(),
-                        )
-                await services.hub.broker.publish_chat(room_id, _dumps(data).encode())
-                services.hub.count_danmaku(room_id)
-                services.metrics.ws_messages.labels(kind, "ok").inc()
-                if ref is not None:
-                    await conn.send_now(_dumps({"t": "ack", "id": ref, "chat_id": data["id"]}))
-        else:
-            await _error(
-                conn, services, kind[:32], "unknown_type", f"unknown message type {kind[:32]!r}", ref
-            )
-
-
-def _check_chat(text: object, max_chars: int) -> str | None:
-    if not isinstance(text, str) or not text.strip():
-        return "text must be a non-empty string"
-    if len(text) > max_chars:
-        return f"text longer than {max_chars} characters"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        return "text contains control characters"
-    return None
-
-
-async def _error(
-    conn: Connection,
-    services: Services,
-    kind: str,
-    code: str,
-    message: str,
-    ref: Any = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    services.metrics.ws_messages.labels(
-        kind if kind in {"chat", "like", "auth", "ping"} else "other", code
-    ).inc()
-    body: dict[str, Any] = {"t": "error", "code": code, "message": message, "id": ref}
-    if details:
-        body["details"] = details
-    await conn.send_now(_dumps(body))

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from live.broker.memory import MemoryBroker
-from live.connection import CLOSE_SLOW_CONSUMER, Connection, Frame, coalesce
+from live.close_codes import CLOSE_SLOW_CONSUMER
+from live.connection import Connection, Frame, coalesce
 from live.hub import Hub
 from live.observability import Metrics
 
