@@ -28,8 +28,9 @@ from live.api.errors import error_response
 from live.api.routing import Api
 from live.api.ws import room_socket
 from live.auth import TokenService
-from live.broker import create_broker
+from live.broker import create_broker, create_counters
 from live.container import Services
+from live.event_log import EventLog
 from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
 from live.hub import Hub, RoomTally
 from live.media import create_media_provider
@@ -39,7 +40,6 @@ from live.ordering.jobs import OrderJobs, room_sales_closed
 from live.ordering.views import SaleViews
 from live.origins import OriginGuard, OriginPolicy
 from live.payments import SANDBOX_MOUNT, create_payment_provider
-from live.room_log import RoomLog
 from live.rooms.actions import record_audience
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
@@ -87,12 +87,13 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
 
     hub = Hub(
         broker,
+        create_counters(settings.redis_url, prefix=settings.redis_prefix),
         metrics,
         tick_seconds=settings.ws_tick_ms / 1000,
         counts_seconds=settings.ws_counts_seconds,
         keep_figures=keep_figures,
         keep_seconds=settings.ws_keep_figures_seconds,
-        truth=RoomLog(db, limit=settings.ws_history),
+        truth=EventLog(db, limit=settings.ws_history),
         position_seconds=settings.ws_position_check_seconds,
         anchor_seconds=settings.ws_anchor_check_seconds,
     )

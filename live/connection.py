@@ -30,11 +30,14 @@ from live.wsserver import text_frame
 
 @dataclass(frozen=True)
 class Frame:
-    """A frame encoded once for the whole room; ``events`` are its state events (shared, read-only)."""
+    """A frame encoded once for the whole room; ``events`` are its state events (shared, read-only).
+    ``lane`` "user" marks a frame of the viewer's own events: never dropped, never coalesced, and its
+    ``last_seq`` (0) is not the room's."""
 
     text: str
     last_seq: int
     events: tuple[dict[str, Any], ...] = ()
+    lane: str = "room"
     _wire: list[bytes] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -46,7 +49,7 @@ class Frame:
 
     @property
     def has_state(self) -> bool:
-        return bool(self.events)
+        return bool(self.events) or self.lane != "room"
 
 
 def coalesce_key(event: dict[str, Any]) -> tuple[Any, ...]:
@@ -111,6 +114,7 @@ class Connection:
         self._send = send
         self._close = close
         self.user_id = user_id
+        self.following: str | None = None  # the user whose own events this connection receives
         self.max_frames = max_frames
         self._max_coalesce = max_coalesce
         self._lag_window = lag_window
@@ -185,9 +189,14 @@ class Connection:
             if self.on_drop:
                 self.on_drop("closed")
             return
-        events = [ev for f in self._queue for ev in f.events]
-        last = max(f.last_seq for f in self._queue)
+        room = [f for f in self._queue if f.lane == "room"]
+        kept = [f for f in self._queue if f.lane != "room"]  # the viewer's own events stay as they are
         self._queue.clear()
+        self._queue.extend(kept)
+        if not room:
+            return
+        events = [ev for f in room for ev in f.events]
+        last = max(f.last_seq for f in room)
         merged = coalesce(events)
         text = json.dumps(
             {"t": "batch", "seq": last, "coalesced": True, "state": merged, "chat": []}, separators=(",", ":")

@@ -117,18 +117,18 @@ def encode_state(kind: str, payload: dict[str, Any], at: datetime) -> bytes:
 
 
 class BrokerSink:
-    """Room state events go to the broker with their per-room sequence number."""
+    """State events of ordered streams (``room:{id}``, ``user:{id}``) go to the broker with their
+    sequence number; the stream is the broker's topic."""
 
     def __init__(self, broker: Any) -> None:
         self._broker = broker
 
     async def publish(self, events: Sequence[Event]) -> None:
         for ev in events:
-            if not ev.stream.startswith("room:") or ev.seq is None:
+            if ev.seq is None or not ev.stream.startswith(("room:", "user:")):
                 continue
-            room_id = int(ev.stream.split(":", 1)[1])
             data = encode_state(ev.kind, ev.payload, ev.created_at)
-            await self._broker.publish_state(room_id, ev.seq, data)
+            await self._broker.publish_state(ev.stream, ev.seq, data)
 
 
 class OutboxRelay:

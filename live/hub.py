@@ -1,17 +1,11 @@
-"""This process's rooms and connections. Messages arrive from the broker; every tick each room with
-something due gets one frame, encoded once and offered to every connection of the room.
+"""This process's rooms, users and connections. Messages arrive from the broker; every tick each room
+with something due gets one frame, encoded once and offered to every connection of the room; a
+signed-in viewer's own events (topic ``user:{id}``) are offered to that viewer's connections.
 
-The hub never awaits a socket: ``Connection.offer`` only queues. State events are delivered in
-sequence order without gaps: a gap (a message missed while the broker reconnected) is filled from the
-broker's history, and what the broker cannot vouch for from the database's record of the room
-(``RoomTruth``, the outbox) before anything later is sent; only if neither holds it are the room's
-viewers told to resynchronise (close 4009) and come back to a fresh snapshot.
-
-A lost message that no later message reveals (the last of a burst, then silence) is found by the
-position checks: every ``position_seconds`` each room's last delivered seq is compared with the
-broker's position (epoch, top), and every ``anchor_seconds`` (or at once when the broker's epoch
-changed, i.e. it may have lost entries) with the room's seq in the database; a room found behind is
-caught up, and the repair counted.
+The hub never awaits a socket: ``Connection.offer`` only queues. Each topic's state events are handed
+on in order without silent gaps by its ``Feed`` (``live.feeds``: gaps filled from the broker's history
+and the database, position checks); a room whose events could not be had closes its viewers with 4009,
+to come back with ``since``. The audience figures and notices are ``live.audience``'s.
 """
 
 from __future__ import annotations
@@ -22,94 +16,73 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from live.broker import Broker, Position, Publication
+from live.audience import BOUGHT_SHOWN, Audience, KeepFigures, RoomAudience, RoomTally, mask_name
+from live.broker import Broker, Counters, Publication, RoomFigures, room_topic, user_topic
 from live.close_codes import CLOSE_RESYNC, CLOSE_ROOM_ENDED, CLOSE_SERVICE_RESTART
 from live.connection import Connection, Frame
+from live.feeds import Feed, Feeds, Truth
 from live.observability import Metrics
 
 log = logging.getLogger("yellowcart.hub")
 
 FINAL_STATES = {"ended", "force_ended", "cancelled"}
 
-
-BOUGHT_SHOWN = 3  # names shown in a "just bought" notice; the rest are counted
-
-
-def mask_name(name: str) -> str:
-    """Keep the first and last character: "Wang Fang" -> "W***g", "Li" -> "L*"."""
-    name = name.strip() or "?"
-    if len(name) <= 2:
-        return name[0] + "*"
-    return name[0] + "***" + name[-1]
+__all__ = ["FINAL_STATES", "Hub", "RoomChannel", "RoomTally", "UserChannel", "mask_name"]
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-class RoomTruth(Protocol):
-    """The database's record of the rooms' state events (``live.room_log.RoomLog``)."""
-
-    async def seqs(self, room_ids: Iterable[int]) -> dict[int, int]: ...
-
-    async def events(self, room_id: int, after: int, upto: int) -> list[Publication] | None: ...
+def _event(pub: Publication) -> dict[str, Any] | None:
+    try:
+        event = json.loads(pub.data)
+    except ValueError:
+        log.error("undecodable state event", extra={"topic": pub.topic, "seq": pub.seq})
+        return None
+    event["seq"] = pub.seq
+    return dict(event)
 
 
 @dataclass
 class RoomChannel:
     room_id: int
+    feed: Feed
+    audience: RoomAudience
     connections: set[Connection] = field(default_factory=set)
-    last_seq: int = 0  # the newest state event handed to this room's viewers on this process
-    epoch: str = ""  # the broker history's epoch that ``last_seq`` was last checked against
-    opened: asyncio.Future[None] | None = None  # done once the room's position is known
     pending_state: list[dict[str, Any]] = field(default_factory=list)
     pending_chat: list[dict[str, Any]] = field(default_factory=list)
-    likes_pending: int = 0
-    likes_total: int = 0
-    online: int = 0
-    peak: int = 0
-    unique: int = 0
-    counts_dirty: bool = False
-    new_viewers: set[str] = field(default_factory=set)
-    catching_up: bool = False
-    held: list[Publication] = field(default_factory=list)  # arrived during a catch-up
     ended: bool = False
     muted: set[str] = field(default_factory=set)
     muted_loaded: bool = False
-    bought_recent: list[dict[str, Any]] = field(default_factory=list)  # "just bought", for the next frame
-    bought_count: int = 0
-    kept: tuple[int, int, int] = (0, 0, 0)  # (peak, unique, likes) last handed to ``keep_figures``
-    kept_at: float = 0.0
-    danmaku: int = 0  # published from this process since the last keep
-    watch_seconds: float = 0.0  # watched on this process since the last keep
-    sessions: int = 0  # connections opened on this process since the last keep
+
+    @property
+    def last_seq(self) -> int:
+        return self.feed.last_seq
 
 
-@dataclass(frozen=True)
-class RoomTally:
-    """What the hub hands over for the room report: room-wide figures and this process's increments."""
+@dataclass
+class UserChannel:
+    """A signed-in user's own events (orders, after-sales cases, payouts), to each of their sockets."""
 
-    room_id: int
-    peak: int
-    unique: int
-    likes: int
-    online: int
-    danmaku: int
-    watch_seconds: int
-    sessions: int
+    user_id: str
+    feed: Feed
+    connections: set[Connection] = field(default_factory=set)
 
-
-KeepFigures = Callable[[RoomTally], Awaitable[None]]
+    @property
+    def last_seq(self) -> int:
+        return self.feed.last_seq
 
 
 class Hub:
     def __init__(
         self,
         broker: Broker,
+        counters: Counters,
         metrics: Metrics,
         *,
         tick_seconds: float = 0.1,
@@ -118,7 +91,7 @@ class Hub:
         wall_clock: Callable[[], float] = time.time,
         keep_figures: KeepFigures | None = None,
         keep_seconds: float = 10.0,
-        truth: RoomTruth | None = None,
+        truth: Truth | None = None,
         position_seconds: float = 2.0,
         anchor_seconds: float = 40.0,
     ) -> None:
@@ -128,16 +101,22 @@ class Hub:
         self.counts_seconds = counts_seconds
         self.node_id = node_id or uuid.uuid4().hex[:12]
         self._wall = wall_clock
-        self._keep = keep_figures
-        self.keep_seconds = keep_seconds
-        self.truth = truth
-        self.position_seconds = position_seconds
-        self.anchor_seconds = anchor_seconds
+        self.feeds = Feeds(
+            broker, metrics, truth=truth, position_seconds=position_seconds, anchor_seconds=anchor_seconds
+        )
+        self.audience = Audience(
+            counters, node_id=self.node_id, keep_figures=keep_figures, keep_seconds=keep_seconds
+        )
         self.rooms: dict[int, RoomChannel] = {}
-        self._bought: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # placed here, to announce
+        self.users: dict[str, UserChannel] = {}
+        self._bought: dict[int, list[tuple[str, str]]] = {}  # purchases placed here, to announce
         self.on_state: Callable[[int], None] | None = None  # told the room id of every state event
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_publication, self._on_resync)
+
+    @property
+    def truth(self) -> Truth | None:
+        return self.feeds.truth
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -146,7 +125,7 @@ class Hub:
         self._tasks = [
             asyncio.create_task(self._tick_loop(), name="hub-tick"),
             asyncio.create_task(self._counts_loop(), name="hub-counts"),
-            asyncio.create_task(self._position_loop(), name="hub-positions"),
+            asyncio.create_task(self.feeds.run_position_checks(), name="hub-positions"),
         ]
 
     async def stop(self) -> None:
@@ -163,49 +142,46 @@ class Hub:
         with contextlib.suppress(Exception):
             await self._flush_counts()
         await self.broker.close()
+        await self.audience.counters.close()
 
-    # --- membership ---------------------------------------------------------------------------
+    # --- rooms --------------------------------------------------------------------------------
 
     async def join(self, room_id: int, conn: Connection, *, known_seq: int = 0) -> RoomChannel:
         """Add ``conn`` to the room; ``known_seq`` is the room's sequence in the database, which the
         viewer's snapshot will cover (it counts when the broker has lost the room's history)."""
         channel = self.rooms.get(room_id)
         if channel is None:
-            channel = await self._open(room_id, known_seq)
-        elif channel.opened is not None and not channel.opened.done():
-            await asyncio.shield(channel.opened)  # another viewer is opening it: its position first
+            channel = await self._open_room(room_id, known_seq)
+        elif channel.feed.opened is not None and not channel.feed.opened.done():
+            await asyncio.shield(channel.feed.opened)  # another viewer is opening it: its position first
         channel.connections.add(conn)
-        channel.sessions += 1
-        conn.watched_until = time.monotonic()
-        if conn.user_id:
-            channel.new_viewers.add(conn.user_id)
-        channel.counts_dirty = True
+        self.audience.joined(channel.audience, conn, conn.user_id)
         self.metrics.ws_connections.inc()
         return channel
 
-    async def _open(self, room_id: int, known_seq: int) -> RoomChannel:
-        """Subscribe to a room and find its position. Publications arriving meanwhile are held, then
-        handled in order once the position is known (a gap among them is caught up as usual)."""
-        channel = RoomChannel(room_id, catching_up=True)
-        channel.opened = asyncio.get_running_loop().create_future()
+    async def _open_room(self, room_id: int, known_seq: int) -> RoomChannel:
+        def accept(pub: Publication) -> None:
+            self._accept_room_state(channel, pub)
+
+        def lost() -> None:
+            channel.pending_state.clear()
+            for conn in list(channel.connections):
+                conn.close_soon(CLOSE_RESYNC, "missed state events: reconnect for a fresh snapshot")
+
+        feed = Feed(room_topic(room_id), accept, lost)
+        feed.opened = asyncio.get_running_loop().create_future()  # joiners meanwhile wait for it
+        channel = RoomChannel(room_id, feed, RoomAudience(room_id))
         self.rooms[room_id] = channel
         try:
-            await self.broker.subscribe(room_id)
-            position = (await self.broker.positions([room_id]))[room_id]
-            channel.likes_total = await self.broker.add_likes(room_id, 0)
+            channel.audience = await self.audience.open(room_id)
+            await self.feeds.open(feed, known_seq)
         except BaseException as exc:
             if self.rooms.get(room_id) is channel:
                 del self.rooms[room_id]
-            channel.opened.set_exception(exc)
-            channel.opened.exception()  # the joiners waiting on it get it
+            if not feed.opened.done():
+                feed.opened.set_exception(exc)
+                feed.opened.exception()
             raise
-        channel.epoch = position.epoch
-        channel.last_seq = max(position.top, known_seq)
-        channel.opened.set_result(None)
-        held, channel.held = sorted(channel.held, key=lambda p: p.seq), []
-        channel.catching_up = False
-        for pub in held:
-            self._on_publication(pub)
         return channel
 
     async def leave(self, room_id: int, conn: Connection) -> None:
@@ -213,47 +189,13 @@ class Hub:
         if channel is None or conn not in channel.connections:
             return
         channel.connections.discard(conn)
-        now = time.monotonic()
-        channel.watch_seconds += now - conn.watched_until
-        conn.watched_until = now
-        channel.counts_dirty = True
+        self.audience.left(channel.audience, conn)
         self.metrics.ws_connections.dec()
 
-    # --- inbound ------------------------------------------------------------------------------
-
-    def _on_publication(self, pub: Publication) -> None:
-        channel = self.rooms.get(pub.room_id)
-        if channel is None:
+    def _accept_room_state(self, channel: RoomChannel, pub: Publication) -> None:
+        event = _event(pub)
+        if event is None:
             return
-        if pub.kind == "chat":
-            with contextlib.suppress(ValueError):
-                channel.pending_chat.append(json.loads(pub.data))
-            return
-        if pub.kind == "notice":
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                notice = json.loads(pub.data)
-                channel.bought_count += int(notice["count"])
-                channel.bought_recent = (channel.bought_recent + list(notice["recent"]))[-BOUGHT_SHOWN:]
-            return
-        if channel.catching_up:
-            channel.held.append(pub)
-            return
-        if pub.seq <= channel.last_seq:
-            return  # already delivered (a relay retry or a catch-up overlap)
-        if pub.seq > channel.last_seq + 1:
-            channel.held.append(pub)
-            self._start_catch_up(channel)
-            return
-        self._accept_state(channel, pub)
-
-    def _accept_state(self, channel: RoomChannel, pub: Publication) -> None:
-        try:
-            event = json.loads(pub.data)
-        except ValueError:
-            log.error("undecodable state event", extra={"room_id": channel.room_id, "seq": pub.seq})
-            return
-        event["seq"] = pub.seq
-        channel.last_seq = pub.seq
         if self.on_state is not None:
             self.on_state(channel.room_id)
         channel.pending_state.append(event)
@@ -262,159 +204,110 @@ class Hub:
         elif event.get("kind") == "room.unmuted":
             channel.muted.discard(str(event.get("user_id")))
 
-    async def _catch_up(self, channel: RoomChannel, *, target: int = 0, anchor: bool = False) -> None:
-        """Deliver every state event after the room's ``last_seq`` up to ``target`` (and up to what the
-        held publications imply), from the broker's history and, for what it cannot vouch for, from
-        the database; with ``anchor`` also up to the room's seq in the database. Then release what was
-        held. Only if neither source has the events are the viewers told to resynchronise (4009)."""
-        room_id, after = channel.room_id, channel.last_seq
-        if channel.held:
-            target = max(target, max(p.seq for p in channel.held) - 1)
-        found: list[Publication] | None = None
+    async def missed(self, room_id: int, since: int, upto: int) -> list[Publication] | None:
+        """For a viewer resuming with ``since``: the room's state events up to ``upto``, or None."""
+        return await self.feeds.missed(room_topic(room_id), since, upto)
+
+    # --- users --------------------------------------------------------------------------------
+
+    async def join_user(self, user_id: str, conn: Connection, *, known_seq: int = 0) -> UserChannel:
+        """Deliver the user's own events to ``conn`` from now on; ``known_seq`` is the user's seq in the
+        database, which the first user frame covers."""
+        channel = self.users.get(user_id)
+        if channel is None:
+            channel = await self._open_user(user_id, known_seq)
+        elif channel.feed.opened is not None and not channel.feed.opened.done():
+            await asyncio.shield(channel.feed.opened)
+        channel.connections.add(conn)
+        return channel
+
+    async def _open_user(self, user_id: str, known_seq: int) -> UserChannel:
+        def accept(pub: Publication) -> None:
+            event = _event(pub)
+            if event is not None:
+                frame = Frame(_dumps({"t": "user", "seq": pub.seq, "events": [event]}), 0, lane="user")
+                for conn in channel.connections:
+                    conn.offer(frame)
+
+        def lost() -> None:
+            # the user's events could not be had: each socket is told to read its state afresh
+            text = _dumps({"t": "user", "recovered": False, "seq": channel.last_seq, "events": []})
+            for conn in channel.connections:
+                conn.offer(Frame(text, 0, lane="user"))
+
+        feed = Feed(user_topic(user_id), accept, lost)
+        feed.opened = asyncio.get_running_loop().create_future()  # joiners meanwhile wait for it
+        channel = UserChannel(user_id, feed)
+        self.users[user_id] = channel
         try:
-            history = await self._retrying("history fetch", lambda: self.broker.history(room_id, after))
-            target = max(target, history.position.top)
-            found = [p for p in history.events or [] if p.seq > after]
-            self.metrics.ws_events_recovered.labels("broker").inc(len(found))
-            channel.epoch = history.position.epoch or channel.epoch
-            if anchor and self.truth is not None:
-                truth = self.truth
-                seqs = await self._retrying("room seq read", lambda: truth.seqs([room_id]))
-                target = max(target, seqs.get(room_id, 0))
-            have = found[-1].seq if found else after
-            if have < target:
-                if self.truth is None:
-                    found = None
-                else:
-                    truth = self.truth
-                    more = await self._retrying("event log read", lambda: truth.events(room_id, have, target))
-                    if more:
-                        self.metrics.ws_events_recovered.labels("database").inc(len(more))
-                    found = None if more is None else [*found, *more]
-        except Exception:
-            found = None
-        if found is None:
-            self.metrics.ws_resume.labels("gap_unrecoverable").inc()
-            log.warning(
-                "state events missing from the broker and the database; viewers told to resynchronise",
-                extra={"room_id": room_id, "after_seq": after, "target": target},
-            )
-            channel.pending_state.clear()
-            for conn in list(channel.connections):
-                conn.close_soon(CLOSE_RESYNC, "missed state events: reconnect for a fresh snapshot")
-            channel.last_seq = max([channel.last_seq, target, *(p.seq for p in channel.held)])
-            found = []
-        elif found:
-            self.metrics.ws_resume.labels("gap_filled").inc()
-            log.info(
-                "caught up the room's state events",
-                extra={"room_id": room_id, "events": len(found), "after_seq": after},
-            )
-        for pub in sorted([*found, *channel.held], key=lambda p: p.seq):
-            if pub.seq == channel.last_seq + 1:
-                self._accept_state(channel, pub)
-        channel.held.clear()
-        channel.catching_up = False
+            await self.feeds.open(feed, known_seq)
+        except BaseException:
+            if self.users.get(user_id) is channel:
+                del self.users[user_id]
+            raise
+        return channel
 
-    async def _retrying(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
-        for attempt in range(5):
-            try:
-                return await call()
-            except Exception:
-                if attempt == 4:
-                    raise
-                log.warning("%s failed; retrying", what, exc_info=True)
-                await asyncio.sleep(0.1 * 2**attempt)
-        raise AssertionError("unreachable")
+    async def follow_user(self, user_id: str, conn: Connection, since: int | None) -> None:
+        """Start a signed-in viewer's own events on ``conn``: a first ``user`` frame with the user's seq
+        in the database (and, with ``since``, every event missed since then, or ``recovered: false``),
+        then each new event as it commits."""
+        if conn.following is not None and conn.following != user_id:
+            await self.leave_user(conn.following, conn)
+        conn.following = user_id
+        channel = await self.join_user(user_id, conn)
+        topic = user_topic(user_id)
+        truth = self.truth
+        upto = channel.last_seq
+        if truth is not None:  # read after joining: it covers whatever the channel handed on already
+            upto = max(upto, (await truth.seqs([topic])).get(topic, 0))
+        body: dict[str, Any] = {"t": "user", "seq": upto, "events": []}
+        if since is not None:
+            events = None if since > upto else await self.feeds.missed(topic, since, upto)
+            body["recovered"] = events is not None
+            body["events"] = [e for e in map(_event, events or []) if e is not None]
+        conn.offer(Frame(_dumps(body), 0, lane="user"))
 
-    def _start_catch_up(self, channel: RoomChannel, *, target: int = 0, anchor: bool = False) -> None:
-        if channel.catching_up or (channel.opened is not None and not channel.opened.done()):
+    async def leave_user(self, user_id: str, conn: Connection) -> None:
+        if conn.following == user_id:
+            conn.following = None
+        channel = self.users.get(user_id)
+        if channel is None:
             return
-        channel.catching_up = True
-        asyncio.get_running_loop().create_task(self._catch_up(channel, target=target, anchor=anchor))
+        channel.connections.discard(conn)
+        if not channel.connections:
+            del self.users[user_id]
+            with contextlib.suppress(Exception):
+                await self.feeds.close(channel.feed)
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    def _on_publication(self, pub: Publication) -> None:
+        feed = self.feeds.feeds.get(pub.topic)
+        if feed is None:
+            return
+        if pub.kind == "state":
+            self.feeds.on_state(feed, pub)
+            return
+        if not pub.topic.startswith("room:"):
+            return
+        channel = self.rooms.get(pub.room_id)
+        if channel is None:
+            return
+        if pub.kind == "chat":
+            with contextlib.suppress(ValueError):
+                channel.pending_chat.append(json.loads(pub.data))
+        elif pub.kind == "notice":
+            self.audience.on_notice(pub.room_id, pub.data)
 
     def _on_resync(self) -> None:
-        """The broker reconnected: anything may have been missed meanwhile, and a restarted broker may
-        have lost its history; catch every room up against the broker and the database."""
         self.metrics.broker_reconnects.inc()
-        for channel in list(self.rooms.values()):
-            self._start_catch_up(channel, anchor=True)
-
-    async def missed(self, room_id: int, since: int, upto: int) -> list[Publication] | None:
-        """For a resuming viewer: every state event ``since < seq <= upto`` (``upto`` the room's seq in
-        the database), from the broker's history and the database; None if they cannot all be had."""
-        if since >= upto:
-            return []
-        if self.truth is not None and upto - since > getattr(self.truth, "limit", upto - since):
-            return None
-        history = await self.broker.history(room_id, since)
-        found = [p for p in history.events or [] if p.seq <= upto]
-        have = found[-1].seq if found else since
-        if have < upto:
-            if self.truth is None:
-                return None
-            more = await self.truth.events(room_id, have, upto)
-            if more is None:
-                return None
-            found.extend(more)
-        return found
-
-    def check_positions(self, positions: dict[int, Position], db_seqs: dict[int, int]) -> list[int]:
-        """Compare each room's delivered seq with the broker's position and (if given) the database's
-        seq; start a catch-up for every room found behind. Returns the rooms that needed one."""
-        behind: list[int] = []
-        for room_id, position in positions.items():
-            channel = self.rooms.get(room_id)
-            if channel is None or channel.catching_up:
-                continue
-            target = position.top
-            if room_id in db_seqs:
-                target = max(target, db_seqs[room_id])
-                channel.epoch = position.epoch  # checked against the database under this epoch
-            if target > channel.last_seq:
-                source = "database" if target > position.top else "broker"
-                self.metrics.ws_position_repairs.labels(source).inc()
-                log.warning(
-                    "room found behind by the position check; catching up",
-                    extra={"room_id": room_id, "last_seq": channel.last_seq, "target": target},
-                )
-                behind.append(room_id)
-                self._start_catch_up(channel, target=target, anchor=room_id in db_seqs)
-        return behind
-
-    async def check_positions_once(self, *, anchor: bool) -> list[int]:
-        rooms = [
-            r for r, c in self.rooms.items() if c.opened is not None and c.opened.done() and not c.catching_up
-        ]
-        if not rooms:
-            return []
-        positions = await self.broker.positions(rooms)
-        # a changed epoch: the broker may have lost entries that no viewer here received
-        lost = [r for r in rooms if r in self.rooms and positions[r].epoch != self.rooms[r].epoch]
-        asked = rooms if anchor else lost
-        db_seqs = await self.truth.seqs(asked) if (self.truth is not None and asked) else {}
-        self.metrics.ws_position_checks.labels("anchor" if db_seqs else "broker").inc()
-        return self.check_positions(positions, db_seqs)
-
-    async def _position_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        anchor_at = loop.time() + self.anchor_seconds
-        while True:
-            await asyncio.sleep(self.position_seconds)
-            anchor = loop.time() >= anchor_at
-            if anchor:
-                anchor_at = loop.time() + self.anchor_seconds
-            try:
-                await self.check_positions_once(anchor=anchor)
-            except Exception:
-                log.warning("position check failed; will retry", exc_info=True)
+        self.feeds.resync_all()
 
     # --- outbound -----------------------------------------------------------------------------
 
     def _frame_for(self, channel: RoomChannel) -> Frame | None:
-        if not (
-            channel.pending_state or channel.pending_chat or channel.counts_dirty or channel.bought_count
-        ):
+        audience = channel.audience
+        if not (channel.pending_state or channel.pending_chat or audience.due):
             return None
         body: dict[str, Any] = {
             "t": "batch",
@@ -424,13 +317,14 @@ class Hub:
             "state": channel.pending_state,
             "chat": channel.pending_chat,
         }
-        if channel.counts_dirty:
-            body["counts"] = {"online": channel.online, "likes": channel.likes_total, "peak": channel.peak}
-        if channel.bought_count:
-            body["bought"] = {"recent": channel.bought_recent, "count": channel.bought_count}
-            channel.bought_recent, channel.bought_count = [], 0
+        counts = audience.take_counts()
+        if counts is not None:
+            body["counts"] = counts
+        bought = audience.take_bought()
+        if bought is not None:
+            body["bought"] = bought
         events = tuple(channel.pending_state)
-        channel.pending_state, channel.pending_chat, channel.counts_dirty = [], [], False
+        channel.pending_state, channel.pending_chat = [], []
         return Frame(_dumps(body), channel.last_seq, events)
 
     def flush(self) -> None:
@@ -478,96 +372,56 @@ class Hub:
             except Exception:
                 log.exception("hub counts update failed; will retry")
 
-    def add_bought(self, room_id: int, name: str, title: str) -> None:
-        """Announce a purchase in the room ("W***g just bought ..."), aggregated: at most one notice per
-        room per counts interval from each process, carrying the latest few and how many in all."""
-        count, recent = self._bought.get(room_id, (0, []))
-        recent = [*recent, {"name": mask_name(name), "title": title}][-BOUGHT_SHOWN:]
-        self._bought[room_id] = (count + 1, recent)
-
-    async def _flush_bought(self) -> None:
-        pending, self._bought = self._bought, {}
-        for room_id, (count, recent) in pending.items():
-            data = _dumps({"count": count, "recent": recent}).encode()
-            try:
-                await self.broker.publish_notice(room_id, data)
-            except Exception:  # notices are lossy by design, like danmaku
-                log.warning("could not announce purchases", extra={"room_id": room_id})
-
     async def _flush_counts(self) -> None:
         await self._flush_bought()
         for room_id, channel in list(self.rooms.items()):
-            if channel.opened is not None and not channel.opened.done():
+            if not channel.feed.ready:
                 continue  # a viewer is joining it right now
-            likes, channel.likes_pending = channel.likes_pending, 0
-            try:
-                total = await self.broker.add_likes(room_id, likes)
-            except Exception:
-                channel.likes_pending += likes  # keep them for the next try
-                raise
-            viewers, channel.new_viewers = channel.new_viewers, set()
-            figures = await self.broker.report_online(
-                room_id, self.node_id, len(channel.connections), viewers
-            )
-            changed = (total, figures.current, figures.peak) != (
-                channel.likes_total,
-                channel.online,
-                channel.peak,
-            )
-            channel.likes_total, channel.online, channel.peak, channel.unique = (
-                total,
-                figures.current,
-                figures.peak,
-                figures.unique,
-            )
-            if changed:
-                channel.counts_dirty = True
             closing = not channel.connections and not channel.pending_state
-            await self._keep_figures(channel, final=closing)
-            if closing:
+            await self.audience.update(room_id, channel.connections, final=closing)
+            # let the room go only if nobody joined it while the figures were written
+            if closing and not channel.connections and self.rooms.get(room_id) is channel:
                 del self.rooms[room_id]
-                await self.broker.unsubscribe(room_id)
+                self.audience.forget(room_id)
+                await self.feeds.close(channel.feed)
 
-    async def _keep_figures(self, channel: RoomChannel, *, final: bool) -> None:
-        """Hand the room's figures and this process's increments to ``keep_figures``: at most every
-        ``keep_seconds``, and when this process lets the room go. A failure is retried next round."""
-        if self._keep is None:
-            return
-        now = time.monotonic()
-        for conn in channel.connections:  # watch time of viewers still here, up to now
-            channel.watch_seconds += now - conn.watched_until
-            conn.watched_until = now
-        figures = (channel.peak, channel.unique, channel.likes_total)
-        pending = channel.danmaku or channel.sessions or channel.watch_seconds >= 1
-        if figures == channel.kept and not pending and not channel.connections:
-            return
-        if not final and now - channel.kept_at < self.keep_seconds:
-            return
-        watched = int(channel.watch_seconds)
-        tally = RoomTally(
-            channel.room_id, *figures, channel.online, channel.danmaku, watched, channel.sessions
-        )
-        try:
-            await self._keep(tally)
-        except Exception:
-            log.warning("could not keep the room's figures; will retry", extra={"room_id": channel.room_id})
-            return
-        channel.kept, channel.kept_at = figures, now
-        channel.danmaku -= tally.danmaku
-        channel.sessions -= tally.sessions
-        channel.watch_seconds -= watched
+    # --- from viewers -------------------------------------------------------------------------
 
     async def publish_chat(self, room_id: int, data: dict[str, Any]) -> None:
         """Send a danmaku to the room's viewers on every process; it counts as published here."""
-        await self.broker.publish_chat(room_id, _dumps(data).encode())
-        self.count_danmaku(room_id)
+        await self.broker.publish_chat(room_topic(room_id), _dumps(data).encode())
+        self.audience.count_danmaku(room_id)
+
+    async def recent_chat(self, room_id: int, limit: int) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in await self.broker.recent_chat(room_topic(room_id), limit)]
+
+    async def figures(self, room_id: int) -> RoomFigures:
+        """The room's live figures over every process."""
+        return await self.audience.counters.figures(room_id)
 
     def count_danmaku(self, room_id: int) -> None:
-        channel = self.rooms.get(room_id)
-        if channel is not None:
-            channel.danmaku += 1
+        self.audience.count_danmaku(room_id)
 
     def add_likes(self, room_id: int, n: int) -> None:
-        channel = self.rooms.get(room_id)
-        if channel is not None:
-            channel.likes_pending += n
+        self.audience.add_likes(room_id, n)
+
+    async def announce_bought(self, room_id: int, bought: Sequence[tuple[str, str]]) -> None:
+        """Announce purchases (buyer name, title) in the room on every process: one notice for many,
+        carrying the latest few (names masked) and how many in all."""
+        if not bought:
+            return
+        recent = [{"name": mask_name(name), "title": title} for name, title in bought[-BOUGHT_SHOWN:]]
+        data = _dumps({"count": len(bought), "recent": recent}).encode()
+        await self.broker.publish_notice(room_topic(room_id), data)
+
+    def add_bought(self, room_id: int, name: str, title: str) -> None:
+        """Queue a purchase for the room's next notice (sent with the counts, at most once a second)."""
+        self._bought.setdefault(room_id, []).append((name, title))
+
+    async def _flush_bought(self) -> None:
+        pending, self._bought = self._bought, {}
+        for room_id, bought in pending.items():
+            try:
+                await self.announce_bought(room_id, bought)
+            except Exception:  # notices are lossy by design, like danmaku
+                log.warning("could not announce purchases", extra={"room_id": room_id})

@@ -1,4 +1,9 @@
-"""Transactional outbox: events are written with the change that caused them and published after commit."""
+"""Transactional outbox: events are written with the change that caused them and published after commit.
+
+Events of an ordered stream carry the stream's gapless sequence number, assigned in the writing
+transaction: a room's from its row (``live_rooms.event_seq``), any other stream's (a user's
+``user:{id}``) from ``event_streams``, whose row the transaction locks by incrementing it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, String
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,3 +54,41 @@ def record_event(
     session.add(event)
     session.info[OUTBOX_WRITTEN] = True
     return event
+
+
+class EventStream(Base):
+    """The position of an ordered event stream other than a room's (a user's: ``user:{id}``)."""
+
+    __tablename__ = "event_streams"
+
+    stream: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigId, default=0)
+
+
+def user_stream(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+async def next_seq(session: AsyncSession, stream: str) -> int:
+    """The stream's next sequence number; the row stays locked until the transaction ends, so the
+    numbers are gapless and in commit order."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(EventStream)
+        .values(stream=stream, seq=1)
+        .on_conflict_do_update(index_elements=["stream"], set_={"seq": EventStream.seq + 1})
+        .returning(EventStream.seq)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def record_user_event(
+    session: AsyncSession, user_id: str, *, kind: str, payload: dict[str, Any], at: datetime
+) -> OutboxEvent:
+    """An event for one user's own eyes (their order moved, their case was answered), delivered to
+    their open sockets in order."""
+    stream = user_stream(user_id)
+    return record_event(
+        session, stream=stream, kind=kind, payload=payload, at=at, seq=await next_seq(session, stream)
+    )

@@ -9,6 +9,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.errors import InvalidInput, NotFound
+from commerce.core.outbox import record_user_event
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders.machine import Actor, check_move
 from commerce.orders.models import HOLDING, Allotment, Order, OrderStatus
@@ -162,6 +163,13 @@ async def move(
         at=at,
         reason=reason,
         data=data,
+    )
+    await record_user_event(
+        session,
+        order.buyer_id,
+        kind="order.status",
+        payload={"order_id": order.id, "from": previous, "status": target, "reason": reason},
+        at=at,
     )
     return previous
 

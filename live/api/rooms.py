@@ -219,7 +219,7 @@ async def room_report(ctx: Ctx) -> RoomReport:
     async with ctx.services.db.read() as s:
         result = await report.build(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
     out = RoomReport.model_validate(result, from_attributes=True)
-    f = await ctx.services.hub.broker.figures(result.room_id)
+    f = await ctx.services.hub.figures(result.room_id)
     peak, unique, likes = result.kept_figures  # the broker's figures may be gone (Redis flushed)
     out.audience = LiveFigures(
         online=f.online,

@@ -42,7 +42,7 @@ async def staff_rooms(ctx: Ctx) -> RoomPage:
     items = [room_out(r, subscribers=counts[r.id]) for r in rooms]
     for item in items:
         if item.state == "live":
-            f = await ctx.services.hub.broker.figures(item.id)
+            f = await ctx.services.hub.figures(item.id)
             item.figures = LiveFigures(
                 online=f.online, peak=f.peak, unique_viewers=f.unique_viewers, likes=f.likes
             )

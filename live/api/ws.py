@@ -32,16 +32,13 @@ def _dumps(value: Any) -> str:
 
 async def _snapshot(services: Services, room_id: int, channel: RoomChannel, *, recovered: bool | None) -> str:
     view = await services.snapshots.view(room_id, covering=channel.last_seq)
-    chat = [
-        json.loads(x)
-        for x in await services.hub.broker.recent_chat(room_id, services.settings.ws_snapshot_chat)
-    ]
+    chat = await services.hub.recent_chat(room_id, services.settings.ws_snapshot_chat)
     body: dict[str, Any] = {
         "t": "snapshot",
         "seq": view.seq,
         "room": view.room,
         "cart": view.cart,
-        "counts": {"online": channel.online, "likes": channel.likes_total, "peak": channel.peak},
+        "counts": channel.audience.counts(),
         "chat": chat,
         "ts": int(time.time() * 1000),
     }
@@ -136,12 +133,18 @@ async def _serve_viewer(websocket: WebSocket) -> None:
             await conn.send_now(await _resume(services, room_id, channel, int(since)))
         else:
             await conn.send_now(await _snapshot(services, room_id, channel, recovered=None))
+        if principal is not None:  # the viewer's own events (orders, cases) on the same socket
+            user_since = websocket.query_params.get("user_since")
+            since_user = int(user_since) if user_since is not None and user_since.isdigit() else None
+            await services.hub.follow_user(principal.user_id, conn, since_user)
         writer = conn.start()
         await _read_loop(websocket, ViewerSession(services, channel, conn, principal))
     except WebSocketDisconnect:
         pass
     finally:
         await services.hub.leave(room_id, conn)
+        if conn.following is not None:
+            await services.hub.leave_user(conn.following, conn)
         if writer is not None and not writer.done():
             if conn.closing is not None:  # let the writer send what is queued, then the close
                 with contextlib.suppress(Exception):

@@ -136,6 +136,7 @@ async def _auth(s: ViewerSession, msg: dict[str, Any]) -> None:
     s.principal = s.services.tokens.verify(str(msg.get("token", "")))
     s.conn.user_id = s.principal.user_id
     await s.conn.send_now(dumps({"t": "authed", "id": msg.get("id"), "user_id": s.principal.user_id}))
+    await s.services.hub.follow_user(s.principal.user_id, s.conn, None)
 
 
 async def _like(s: ViewerSession, msg: dict[str, Any]) -> None:

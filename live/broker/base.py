@@ -1,6 +1,12 @@
-"""The broker interface: per-room state events with history, chat fan-out, like and online counters.
+"""The messaging interfaces between processes, in two parts:
 
-A room's history has a position ``(epoch, top)``: ``top`` is the newest sequence number it holds and
+- ``Broker``: publish/subscribe with history, per topic (``room:{id}``, ``user:{id}``). State events
+  carry the topic's gapless sequence number and are kept in the topic's history; chat and notices
+  are fanned out without history (chat keeps a short list of recent messages).
+- ``Counters``: presence and counters per room (likes, online counts over processes, peak, unique
+  viewers), which the report and the counts in room frames read.
+
+A topic's history has a position ``(epoch, top)``: ``top`` is the newest sequence number it holds and
 ``epoch`` names the history's lifetime. The epoch changes whenever the history may have lost entries
 (Redis flushed or restarted empty, a failover, an in-process broker restarted), so a reader that saw
 another epoch knows the broker cannot vouch for what it missed and must ask the database instead.
@@ -13,14 +19,46 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 
+def room_topic(room_id: int) -> str:
+    return f"room:{room_id}"
+
+
+def user_topic(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
 @dataclass(frozen=True)
 class Publication:
-    """One message for a room. ``data`` is the event's JSON, encoded once by the publisher."""
+    """One message on a topic. ``data`` is the event's JSON, encoded once by the publisher."""
 
-    room_id: int
+    topic: str
     kind: Literal["state", "chat", "notice"]
-    seq: int  # state events: the room's sequence number; chat: 0
+    seq: int  # state events: the topic's sequence number; chat and notices: 0
     data: bytes
+
+    @property
+    def room_id(self) -> int:
+        """The room of a ``room:{id}`` topic."""
+        return int(self.topic.removeprefix("room:"))
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a topic's history stands: its epoch ("" when the broker holds nothing for the topic) and
+    the newest sequence number it holds (0 for none)."""
+
+    epoch: str
+    top: int
+
+
+@dataclass(frozen=True)
+class History:
+    """State events after a sequence number. ``events`` runs without a gap from ``after + 1`` up to
+    ``position.top``, or is None when the broker no longer holds all of them (trimmed or lost). The
+    broker vouches only for what it holds: the database may know later events (not yet published)."""
+
+    position: Position
+    events: list[Publication] | None
 
 
 @dataclass(frozen=True)
@@ -38,35 +76,16 @@ class RoomFigures:
     likes: int
 
 
-@dataclass(frozen=True)
-class Position:
-    """Where a room's history stands: its epoch ("" when the broker holds nothing for the room) and the
-    newest sequence number it holds (0 for none)."""
-
-    epoch: str
-    top: int
-
-
-@dataclass(frozen=True)
-class History:
-    """State events after a sequence number. ``events`` runs without a gap from ``after + 1`` up to
-    ``position.top``, or is None when the broker no longer holds all of them (trimmed or lost). The
-    broker vouches only for what it holds: the database may know later events (not yet published)."""
-
-    position: Position
-    events: list[Publication] | None
-
-
 Handler = Callable[[Publication], None]
 ResyncHandler = Callable[[], None]
 
 
 class Broker(Protocol):
-    """What the hub needs from the messaging layer between processes."""
+    """Publish/subscribe with history, per topic."""
 
     def set_handlers(self, on_publication: Handler, on_resync: ResyncHandler) -> None:
-        """``on_publication`` gets every message of a subscribed room; ``on_resync`` is called after the
-        broker reconnected, when messages may have been missed (the hub then catches up from history)."""
+        """``on_publication`` gets every message of a subscribed topic; ``on_resync`` is called after the
+        broker reconnected, when messages may have been missed (the hub then catches up)."""
 
     async def start(self) -> None: ...
 
@@ -74,29 +93,37 @@ class Broker(Protocol):
 
     async def ping(self) -> None: ...
 
-    async def subscribe(self, room_id: int) -> None: ...
+    async def subscribe(self, topic: str) -> None: ...
 
-    async def unsubscribe(self, room_id: int) -> None: ...
+    async def unsubscribe(self, topic: str) -> None: ...
 
-    async def publish_state(self, room_id: int, seq: int, data: bytes) -> bool:
-        """Append to the room's history and fan out; False (and nothing sent) if ``seq`` is not new."""
+    async def publish_state(self, topic: str, seq: int, data: bytes) -> bool:
+        """Append to the topic's history and fan out; False (and nothing sent) if ``seq`` is not new."""
         ...
 
-    async def publish_chat(self, room_id: int, data: bytes) -> None: ...
+    async def publish_chat(self, topic: str, data: bytes) -> None:
+        """Fan out a danmaku (lossy) and keep it among the topic's recent chat."""
+        ...
 
-    async def publish_notice(self, room_id: int, data: bytes) -> None:
+    async def publish_notice(self, topic: str, data: bytes) -> None:
         """Fan out a transient notice (e.g. "just bought"): no history, lossy like chat."""
         ...
 
-    async def history(self, room_id: int, after_seq: int) -> History:
+    async def recent_chat(self, topic: str, limit: int) -> list[bytes]: ...
+
+    async def history(self, topic: str, after_seq: int) -> History:
         """The held state events after ``after_seq``, in order, read together with the position."""
         ...
 
-    async def positions(self, room_ids: Iterable[int]) -> dict[int, Position]:
-        """Each room's history position, read in one round trip."""
+    async def positions(self, topics: Iterable[str]) -> dict[str, Position]:
+        """Each topic's history position, read in one round trip."""
         ...
 
-    async def recent_chat(self, room_id: int, limit: int) -> list[bytes]: ...
+
+class Counters(Protocol):
+    """Presence and counters per room, summed over every process."""
+
+    async def close(self) -> None: ...
 
     async def add_likes(self, room_id: int, n: int) -> int:
         """Add ``n`` likes (n may be 0) and return the room's total."""

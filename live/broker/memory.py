@@ -1,5 +1,6 @@
-"""The in-process broker: the embedded default, one process only. Its history lives as long as the
-process: each instance has an epoch of its own, so a restarted process never vouches for the old one."""
+"""The in-process broker and counters: the embedded default, one process only. The history lives as
+long as the process: each broker has an epoch of its own, so a restarted process never vouches for
+the old one's."""
 
 from __future__ import annotations
 
@@ -22,15 +23,11 @@ from live.broker.base import (
 class MemoryBroker:
     def __init__(self, *, history_size: int = 1000, chat_history: int = 50) -> None:
         self._history_size = history_size
-        self._state: dict[int, deque[Publication]] = {}
-        self._last: dict[int, int] = {}
-        self._chat: dict[int, deque[bytes]] = {}
-        self._likes: dict[int, int] = {}
-        self._online: dict[int, dict[str, int]] = {}
-        self._peak: dict[int, int] = {}
-        self._viewers: dict[int, set[str]] = {}
+        self._state: dict[str, deque[Publication]] = {}
+        self._last: dict[str, int] = {}
+        self._chat: dict[str, deque[bytes]] = {}
         self._chat_history = chat_history
-        self._subscribed: set[int] = set()
+        self._subscribed: set[str] = set()
         self._on_pub: Handler | None = None
         self.epoch = uuid.uuid4().hex[:16]
 
@@ -46,51 +43,62 @@ class MemoryBroker:
     async def ping(self) -> None:
         return None
 
-    async def subscribe(self, room_id: int) -> None:
-        self._subscribed.add(room_id)
+    async def subscribe(self, topic: str) -> None:
+        self._subscribed.add(topic)
 
-    async def unsubscribe(self, room_id: int) -> None:
-        self._subscribed.discard(room_id)
+    async def unsubscribe(self, topic: str) -> None:
+        self._subscribed.discard(topic)
 
     def _deliver(self, pub: Publication) -> None:
-        if self._on_pub is not None and pub.room_id in self._subscribed:
+        if self._on_pub is not None and pub.topic in self._subscribed:
             # delivered on the next loop turn, as a network broker would
             asyncio.get_running_loop().call_soon(self._on_pub, pub)
 
-    async def publish_state(self, room_id: int, seq: int, data: bytes) -> bool:
-        if seq <= self._last.get(room_id, 0):
+    async def publish_state(self, topic: str, seq: int, data: bytes) -> bool:
+        if seq <= self._last.get(topic, 0):
             return False
-        pub = Publication(room_id, "state", seq, data)
-        self._state.setdefault(room_id, deque(maxlen=self._history_size)).append(pub)
-        self._last[room_id] = seq
+        pub = Publication(topic, "state", seq, data)
+        self._state.setdefault(topic, deque(maxlen=self._history_size)).append(pub)
+        self._last[topic] = seq
         self._deliver(pub)
         return True
 
-    async def publish_chat(self, room_id: int, data: bytes) -> None:
-        self._chat.setdefault(room_id, deque(maxlen=self._chat_history)).append(data)
-        self._deliver(Publication(room_id, "chat", 0, data))
+    async def publish_chat(self, topic: str, data: bytes) -> None:
+        self._chat.setdefault(topic, deque(maxlen=self._chat_history)).append(data)
+        self._deliver(Publication(topic, "chat", 0, data))
 
-    async def publish_notice(self, room_id: int, data: bytes) -> None:
-        self._deliver(Publication(room_id, "notice", 0, data))
+    async def publish_notice(self, topic: str, data: bytes) -> None:
+        self._deliver(Publication(topic, "notice", 0, data))
 
-    def _position(self, room_id: int) -> Position:
-        last = self._last.get(room_id, 0)
+    async def recent_chat(self, topic: str, limit: int) -> list[bytes]:
+        return list(self._chat.get(topic, deque()))[-limit:] if limit > 0 else []
+
+    def _position(self, topic: str) -> Position:
+        last = self._last.get(topic, 0)
         return Position(self.epoch if last else "", last)
 
-    async def history(self, room_id: int, after_seq: int) -> History:
-        position = self._position(room_id)
+    async def history(self, topic: str, after_seq: int) -> History:
+        position = self._position(topic)
         if after_seq >= position.top:
             return History(position, [])
-        held = self._state.get(room_id, deque())
+        held = self._state.get(topic, deque())
         if not held or held[0].seq > after_seq + 1:
             return History(position, None)
         return History(position, [p for p in held if p.seq > after_seq])
 
-    async def positions(self, room_ids: Iterable[int]) -> dict[int, Position]:
-        return {r: self._position(r) for r in room_ids}
+    async def positions(self, topics: Iterable[str]) -> dict[str, Position]:
+        return {t: self._position(t) for t in topics}
 
-    async def recent_chat(self, room_id: int, limit: int) -> list[bytes]:
-        return list(self._chat.get(room_id, deque()))[-limit:] if limit > 0 else []
+
+class MemoryCounters:
+    def __init__(self) -> None:
+        self._likes: dict[int, int] = {}
+        self._online: dict[int, dict[str, int]] = {}
+        self._peak: dict[int, int] = {}
+        self._viewers: dict[int, set[str]] = {}
+
+    async def close(self) -> None:
+        return None
 
     async def add_likes(self, room_id: int, n: int) -> int:
         self._likes[room_id] = self._likes.get(room_id, 0) + n

@@ -1,12 +1,14 @@
-"""The Redis broker: state history in a stream per room, fan-out by pub/sub, counters in keys.
+"""The Redis broker and counters.
 
-Keys per room (``{prefix}:room:{id}``, prefix from ``REDIS_PREFIX``): ``:state`` stream (entry id =
-sequence number), ``:meta`` hash with the history's ``epoch`` (created with the history, so it changes
-when Redis loses the room's keys), ``:chat`` recent chat list, ``:likes`` total, ``:online`` hash
-node -> "count:ms", ``:peak``, ``:uv`` HyperLogLog of viewers. Channel ``{prefix}:room:{id}``
-carries ``s:<seq>:<json>`` and ``c::<json>``.
-If the connection drops, the reader reconnects with backoff, subscribes again and calls the resync
-handler, so the hub catches up through the history.
+``RedisBroker`` (publish/subscribe with history): keys per topic ``{prefix}:{topic}`` (prefix from
+``REDIS_PREFIX``; topics ``room:{id}``, ``user:{id}``): ``:state`` stream (entry id = sequence number),
+``:meta`` hash with the history's ``epoch`` (created with the history, so it changes when Redis loses
+the topic's keys), ``:chat`` recent chat list. Channel ``{prefix}:{topic}`` carries ``s:<seq>:<json>``,
+``c::<json>`` and ``n::<json>``. If the connection drops, the reader reconnects with backoff,
+subscribes again and calls the resync handler, so the hub catches up.
+
+``RedisCounters`` (presence and counters), keys per room ``{prefix}:room:{id}``: ``:likes`` total,
+``:online`` hash node -> "count:ms", ``:peak``, ``:uv`` HyperLogLog of viewers.
 """
 
 from __future__ import annotations
@@ -43,6 +45,18 @@ STALE_NODE_MS = 10_000
 _VIEWER_CHUNK = 500
 
 
+def _client(url: str) -> Any:
+    # redis-py's annotations do not model decode_responses=False; treat replies as bytes
+    # pooled connections die with a Redis restart: retry a command on a fresh connection
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 4),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
 def _position(epoch: bytes | None, last: list[Any]) -> Position:
     top = int(last[0][0].split(b"-")[0]) if last else 0
     return Position(epoch.decode() if epoch and top else "", top)
@@ -58,22 +72,13 @@ class RedisBroker:
     ) -> None:
         self._url = url
         self._prefix = prefix
-        # redis-py's annotations do not model decode_responses=False; treat replies as bytes
-        # pooled connections die with a Redis restart: retry a command on a fresh connection
-        self._redis: Any = Redis.from_url(
-            url,
-            socket_connect_timeout=2,
-            socket_timeout=5,
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 4),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        )
+        self._redis: Any = _client(url)
         # the subscriber connection must not reconnect silently: the reader has to know, to catch up
         self._sub_redis: Any = Redis.from_url(url, socket_connect_timeout=2)
         self._history_size = history_size
         self._chat_history = chat_history
         self._publish_state = self._redis.register_script(_script("publish_state.lua"))
-        self._report_online = self._redis.register_script(_script("report_online.lua"))
-        self._subscribed: set[int] = set()
+        self._subscribed: set[str] = set()
         self._on_pub: Handler | None = None
         self._on_resync: ResyncHandler | None = None
         self._pubsub: Any = None
@@ -82,11 +87,11 @@ class RedisBroker:
         self._connected = asyncio.Event()
         self.reconnects = 0
 
-    def _key(self, room_id: int, what: str) -> str:
-        return f"{self._prefix}:room:{room_id}:{what}"
+    def _key(self, topic: str, what: str) -> str:
+        return f"{self._prefix}:{topic}:{what}"
 
-    def _channel(self, room_id: int) -> str:
-        return f"{self._prefix}:room:{room_id}"
+    def _channel(self, topic: str) -> str:
+        return f"{self._prefix}:{topic}"
 
     def set_handlers(self, on_publication: Handler, on_resync: ResyncHandler) -> None:
         self._on_pub = on_publication
@@ -113,19 +118,19 @@ class RedisBroker:
     async def ping(self) -> None:
         await self._redis.ping()
 
-    async def subscribe(self, room_id: int) -> None:
-        if room_id in self._subscribed:
+    async def subscribe(self, topic: str) -> None:
+        if topic in self._subscribed:
             return
-        self._subscribed.add(room_id)
+        self._subscribed.add(topic)
         if self._pubsub is not None:
             with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                await self._pubsub.subscribe(self._channel(room_id))
+                await self._pubsub.subscribe(self._channel(topic))
 
-    async def unsubscribe(self, room_id: int) -> None:
-        self._subscribed.discard(room_id)
+    async def unsubscribe(self, topic: str) -> None:
+        self._subscribed.discard(topic)
         if self._pubsub is not None:
             with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                await self._pubsub.unsubscribe(self._channel(room_id))
+                await self._pubsub.unsubscribe(self._channel(topic))
 
     async def _read_loop(self) -> None:
         backoff = 0.05
@@ -140,8 +145,8 @@ class RedisBroker:
                 if lost:
                     self.reconnects += 1
                     log.warning(
-                        "redis broker reconnected; catching up rooms from history",
-                        extra={"rooms": len(self._subscribed)},
+                        "redis broker reconnected; catching up topics from history",
+                        extra={"topics": len(self._subscribed)},
                     )
                     if self._on_resync is not None:
                         self._on_resync()
@@ -165,36 +170,36 @@ class RedisBroker:
                 backoff = min(backoff * 2, 2.0)
 
     def _dispatch(self, message: dict[str, Any]) -> None:
-        channel = message["channel"]
+        channel: bytes = message["channel"]
         data: bytes = message["data"]
+        topic = channel.decode()[len(self._prefix) + 1 :]
         try:
-            room_id = int(channel.rsplit(b":", 1)[1])
             kind, seq, body = data.split(b":", 2)
-        except (ValueError, IndexError):
+        except ValueError:
             log.error("malformed broker message on %r", channel)
             return
         if self._on_pub is None:
             return
         if kind == b"s":
-            self._on_pub(Publication(room_id, "state", int(seq), body))
+            self._on_pub(Publication(topic, "state", int(seq), body))
         elif kind == b"c":
-            self._on_pub(Publication(room_id, "chat", 0, body))
+            self._on_pub(Publication(topic, "chat", 0, body))
         elif kind == b"n":
-            self._on_pub(Publication(room_id, "notice", 0, body))
+            self._on_pub(Publication(topic, "notice", 0, body))
 
     async def wait_connected(self) -> None:
         """Wait until the subscriber connection is up (callers bound the wait)."""
         await self._connected.wait()
 
-    async def publish_state(self, room_id: int, seq: int, data: bytes) -> bool:
+    async def publish_state(self, topic: str, seq: int, data: bytes) -> bool:
         message = b"s:%d:" % seq + data
         stored = await self._publish_state(
-            keys=[self._key(room_id, "state"), self._key(room_id, "meta")],
+            keys=[self._key(topic, "state"), self._key(topic, "meta")],
             args=[
                 seq,
                 data,
                 self._history_size,
-                self._channel(room_id),
+                self._channel(topic),
                 message,
                 TTL_SECONDS,
                 uuid.uuid4().hex[:16],
@@ -202,50 +207,61 @@ class RedisBroker:
         )
         return bool(stored)
 
-    async def publish_chat(self, room_id: int, data: bytes) -> None:
-        key = self._key(room_id, "chat")
+    async def publish_chat(self, topic: str, data: bytes) -> None:
+        key = self._key(topic, "chat")
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.rpush(key, data)
             pipe.ltrim(key, -self._chat_history, -1)
             pipe.expire(key, TTL_SECONDS)
-            pipe.publish(self._channel(room_id), b"c::" + data)
+            pipe.publish(self._channel(topic), b"c::" + data)
             await pipe.execute()
 
-    async def publish_notice(self, room_id: int, data: bytes) -> None:
-        await self._redis.publish(self._channel(room_id), b"n::" + data)
+    async def publish_notice(self, topic: str, data: bytes) -> None:
+        await self._redis.publish(self._channel(topic), b"n::" + data)
 
-    async def history(self, room_id: int, after_seq: int) -> History:
-        key = self._key(room_id, "state")
+    async def recent_chat(self, topic: str, limit: int) -> list[bytes]:
+        if limit <= 0:
+            return []
+        return list(await self._redis.lrange(self._key(topic, "chat"), -limit, -1))
+
+    async def history(self, topic: str, after_seq: int) -> History:
+        key = self._key(topic, "state")
         async with self._redis.pipeline(transaction=True) as pipe:  # epoch and entries read together
-            pipe.hget(self._key(room_id, "meta"), "epoch")
+            pipe.hget(self._key(topic, "meta"), "epoch")
             pipe.xrevrange(key, count=1)
             pipe.xrange(key, min=f"{after_seq + 1}-0", max="+")
             epoch, last, entries = await pipe.execute()
         position = _position(epoch, last)
         if after_seq >= position.top:
             return History(position, [])
-        out = [
-            Publication(room_id, "state", int(eid.split(b"-")[0]), fields[b"d"]) for eid, fields in entries
-        ]
+        out = [Publication(topic, "state", int(eid.split(b"-")[0]), fields[b"d"]) for eid, fields in entries]
         if not out or out[0].seq != after_seq + 1:
             return History(position, None)
         return History(position, out)
 
-    async def positions(self, room_ids: Iterable[int]) -> dict[int, Position]:
-        rooms = list(room_ids)
-        if not rooms:
+    async def positions(self, topics: Iterable[str]) -> dict[str, Position]:
+        wanted = list(topics)
+        if not wanted:
             return {}
         async with self._redis.pipeline(transaction=False) as pipe:
-            for room_id in rooms:
-                pipe.hget(self._key(room_id, "meta"), "epoch")
-                pipe.xrevrange(self._key(room_id, "state"), count=1)
+            for topic in wanted:
+                pipe.hget(self._key(topic, "meta"), "epoch")
+                pipe.xrevrange(self._key(topic, "state"), count=1)
             replies = await pipe.execute()
-        return {r: _position(replies[2 * i], replies[2 * i + 1]) for i, r in enumerate(rooms)}
+        return {t: _position(replies[2 * i], replies[2 * i + 1]) for i, t in enumerate(wanted)}
 
-    async def recent_chat(self, room_id: int, limit: int) -> list[bytes]:
-        if limit <= 0:
-            return []
-        return list(await self._redis.lrange(self._key(room_id, "chat"), -limit, -1))
+
+class RedisCounters:
+    def __init__(self, url: str, *, prefix: str = "yc") -> None:
+        self._prefix = prefix
+        self._redis: Any = _client(url)
+        self._report_online = self._redis.register_script(_script("report_online.lua"))
+
+    def _key(self, room_id: int, what: str) -> str:
+        return f"{self._prefix}:room:{room_id}:{what}"
+
+    async def close(self) -> None:
+        await self._redis.aclose()
 
     async def add_likes(self, room_id: int, n: int) -> int:
         key = self._key(room_id, "likes")

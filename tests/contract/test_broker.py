@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from live.broker import Broker, Position, Publication, create_broker
+from live.broker import Broker, Counters, Position, Publication, create_broker, create_counters
 from live.broker.redis import RedisBroker
 from tests.support import IN_CI, reachable, redis_url
 
@@ -66,7 +66,32 @@ async def make_broker(request: pytest.FixtureRequest) -> AsyncIterator[BrokerFac
         await b.close()
 
 
-async def _started(broker: Broker, inbox: Inbox, *rooms: int) -> Broker:
+CountersFactory = Callable[[], Counters]
+
+
+@pytest.fixture(params=BROKERS)
+async def make_counters(request: pytest.FixtureRequest) -> AsyncIterator[CountersFactory]:
+    """Counters of several "nodes" that share one store (one process: one in-process store)."""
+    made: list[Counters] = []
+    if request.param == "redis" and not reachable(redis_url(), 6379):
+        if IN_CI:
+            pytest.fail("Redis is required in CI")
+        pytest.skip("Redis not reachable")
+    shared = create_counters("memory://")
+
+    def factory() -> Counters:
+        if request.param == "memory":
+            return shared
+        c = create_counters(redis_url())
+        made.append(c)
+        return c
+
+    yield factory
+    for c in made:
+        await c.close()
+
+
+async def _started(broker: Broker, inbox: Inbox, *rooms: str) -> Broker:
     broker.set_handlers(inbox.on_pub, inbox.on_resync)
     await broker.start()
     if isinstance(broker, RedisBroker):
@@ -81,8 +106,12 @@ def _room() -> int:
     return random.randrange(10**9, 2 * 10**9)
 
 
+def _topic() -> str:
+    return f"room:{_room()}"
+
+
 async def test_state_events_fan_out_in_order_once(make_broker: BrokerFactory) -> None:
-    room, inbox = _room(), Inbox()
+    room, inbox = _topic(), Inbox()
     b = await _started(make_broker(), inbox, room)
     for seq in range(1, 6):
         assert await b.publish_state(room, seq, b'{"n":%d}' % seq)
@@ -90,12 +119,12 @@ async def test_state_events_fan_out_in_order_once(make_broker: BrokerFactory) ->
     await inbox.wait_for(lambda: len(inbox.items) >= 5)
     await asyncio.sleep(0.05)
     assert [(p.kind, p.seq) for p in inbox.items] == [("state", s) for s in range(1, 6)]
-    assert inbox.items[0].data == b'{"n":1}' and inbox.items[0].room_id == room
+    assert inbox.items[0].data == b'{"n":1}' and inbox.items[0].topic == room
     assert (await b.positions([room]))[room].top == 5
 
 
 async def test_history_and_its_limits(make_broker: BrokerFactory) -> None:
-    room, other = _room(), _room()
+    room, other = _topic(), _topic()
     b = make_broker(history_size=5)
     empty = await b.history(room, 0)
     assert empty.position == Position("", 0) and empty.events == []
@@ -114,7 +143,7 @@ async def test_history_and_its_limits(make_broker: BrokerFactory) -> None:
 
 
 async def test_a_history_that_lost_its_entries_starts_a_new_epoch(make_broker: BrokerFactory) -> None:
-    room = _room()
+    room = _topic()
     b = make_broker()
     for seq in range(1, 4):
         await b.publish_state(room, seq, b"%d" % seq)
@@ -123,7 +152,7 @@ async def test_a_history_that_lost_its_entries_starts_a_new_epoch(make_broker: B
         from redis.asyncio import Redis
 
         admin: Any = Redis.from_url(redis_url())
-        keys = [k async for k in admin.scan_iter(match=f"yc:room:{room}:*")]
+        keys = [k async for k in admin.scan_iter(match=f"yc:{room}:*")]
         await admin.delete(*keys)
         await admin.aclose()
     else:  # the in-process broker's history dies with its process: a new one knows nothing
@@ -139,7 +168,7 @@ async def test_a_history_that_lost_its_entries_starts_a_new_epoch(make_broker: B
 
 
 async def test_chat_recent_and_fan_out(make_broker: BrokerFactory) -> None:
-    room, other, inbox = _room(), _room(), Inbox()
+    room, other, inbox = _topic(), _topic(), Inbox()
     b = await _started(make_broker(chat_history=3), inbox, room)
     for i in range(5):
         await b.publish_chat(room, b"m%d" % i)
@@ -151,9 +180,9 @@ async def test_chat_recent_and_fan_out(make_broker: BrokerFactory) -> None:
     assert await b.recent_chat(room, 2) == [b"m3", b"m4"]
 
 
-async def test_likes_and_online_figures_add_up_over_nodes(make_broker: BrokerFactory) -> None:
+async def test_likes_and_online_figures_add_up_over_nodes(make_counters: CountersFactory) -> None:
     room = _room()
-    a, b = make_broker(), make_broker()
+    a, b = make_counters(), make_counters()
     assert await a.add_likes(room, 3) == 3
     assert await b.add_likes(room, 4) == 7
     assert await a.add_likes(room, 0) == 7
@@ -166,7 +195,7 @@ async def test_likes_and_online_figures_add_up_over_nodes(make_broker: BrokerFac
 
 
 async def test_unsubscribed_rooms_are_not_delivered(make_broker: BrokerFactory) -> None:
-    room, inbox = _room(), Inbox()
+    room, inbox = _topic(), Inbox()
     b = await _started(make_broker(), inbox, room)
     await b.unsubscribe(room)
     await b.publish_state(room, 1, b"x")
@@ -178,7 +207,7 @@ async def test_unsubscribed_rooms_are_not_delivered(make_broker: BrokerFactory) 
 async def test_redis_delivers_across_processes_and_recovers_a_lost_connection() -> None:
     if not reachable(redis_url(), 6379):
         pytest.skip("Redis not reachable") if not IN_CI else pytest.fail("Redis is required in CI")
-    room, inbox = _room(), Inbox()
+    room, inbox = _topic(), Inbox()
     publisher = create_broker(redis_url())
     subscriber = create_broker(redis_url())
     try:
@@ -206,9 +235,9 @@ def test_unknown_broker_urls_are_refused() -> None:
         create_broker("kafka://localhost")
 
 
-async def test_figures_read_what_the_nodes_reported(make_broker: BrokerFactory) -> None:
+async def test_figures_read_what_the_nodes_reported(make_counters: CountersFactory) -> None:
     room = _room()
-    a, b = make_broker(), make_broker()
+    a, b = make_counters(), make_counters()
     f0 = await a.figures(room)
     assert (f0.online, f0.peak, f0.unique_viewers, f0.likes) == (0, 0, 0, 0)
     await a.add_likes(room, 9)
@@ -216,3 +245,13 @@ async def test_figures_read_what_the_nodes_reported(make_broker: BrokerFactory) 
     await b.report_online(room, "node-b", 2, ["u3"])
     f = await b.figures(room)
     assert (f.online, f.peak, f.unique_viewers, f.likes) == (6, 6, 3, 9)
+
+
+async def test_user_topics_carry_their_own_sequence(make_broker: BrokerFactory) -> None:
+    """A user's topic (ids may hold colons) has its own history and fan-out, apart from rooms."""
+    user, inbox = f"user:u:{_room()}", Inbox()
+    b = await _started(make_broker(), inbox, user)
+    assert await b.publish_state(user, 1, b'{"kind":"order.status"}')
+    await inbox.wait_for(lambda: len(inbox.items) == 1)
+    assert inbox.items[0].topic == user and inbox.items[0].seq == 1
+    assert [p.seq for p in (await b.history(user, 0)).events or []] == [1]

@@ -15,7 +15,7 @@ from commerce.core.errors import NotFound
 from commerce.core.identity import Role
 from live.broker.base import RoomFigures
 from live.broker.memory import MemoryBroker
-from live.room_log import RoomLog
+from live.event_log import EventLog
 from live.rooms.models import Room as RoomModel
 from live.snapshots import RoomSnapshots
 from live.wsserver import WS_PROTOCOL
@@ -143,7 +143,7 @@ async def test_resume_after_a_dropped_connection(client: Client, ws_base: str) -
     assert again["state"] == first["state"]  # the same events, byte for byte in meaning
     # too far behind (beyond the resume window) or ahead of the room: a fresh snapshot, saying so
     truth = c.services.hub.truth
-    assert isinstance(truth, RoomLog)
+    assert isinstance(truth, EventLog)
     truth.limit = 1
     for since in (last, last + 3, 99_999_999):
         async with websockets.connect(f"{ws_base}/ws/rooms/{rid}?since={since}") as ws:
@@ -273,7 +273,7 @@ async def test_audience_figures_are_kept_in_the_database_for_the_report(
     async def forgotten(room_id: int) -> RoomFigures:  # the broker lost its figures (Redis flushed)
         return RoomFigures(online=0, peak=0, unique_viewers=0, likes=0)
 
-    monkeypatch.setattr(c.services.hub.broker, "figures", forgotten)
+    monkeypatch.setattr(c.services.hub.audience.counters, "figures", forgotten)
     report = await ok(await c.call("GET", f"/rooms/{rid}/report", w.operator))
     assert report["audience"] == {"online": 0, "peak": 3, "unique_viewers": 2, "likes": 5}
 
@@ -312,7 +312,7 @@ async def test_a_stalled_viewer_is_coalesced_then_cut_off_and_the_room_goes_on(c
             Viewer.connect(f"{base}/ws/rooms/{rid}") as v1,
             Viewer.connect(f"{base}/ws/rooms/{rid}") as v2,
         ):
-            first = (await broker.positions([rid]))[rid].top + 1
+            first = (await broker.positions([f"room:{rid}"]))[f"room:{rid}"].top + 1
             seq = first
 
             def slow_actions(action: str) -> float:
@@ -324,7 +324,7 @@ async def test_a_stalled_viewer_is_coalesced_then_cut_off_and_the_room_goes_on(c
             while not slow_actions("closed"):
                 assert seq < first + 3000, "the stalled viewer was never closed"
                 event = {"kind": "listing.price", "listing_id": seq % 2, "pad": padding}
-                await broker.publish_state(rid, seq, json.dumps(event).encode())
+                await broker.publish_state(f"room:{rid}", seq, json.dumps(event).encode())
                 seq += 1
                 await asyncio.sleep(0.005)
                 last = seq - 1

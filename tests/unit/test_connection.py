@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from live.broker.memory import MemoryBroker
+from live.broker.memory import MemoryBroker, MemoryCounters
 from live.close_codes import CLOSE_SLOW_CONSUMER
 from live.connection import Connection, Frame, coalesce
 from live.hub import Hub
@@ -106,7 +106,7 @@ async def test_coalesced_frame_carries_every_listing_latest_state() -> None:
 
 async def test_a_stalled_viewer_does_not_delay_the_room() -> None:
     broker = MemoryBroker()
-    hub = Hub(broker, Metrics(), tick_seconds=0.01, counts_seconds=60)
+    hub = Hub(broker, MemoryCounters(), Metrics(), tick_seconds=0.01, counts_seconds=60)
     await hub.start()
     try:
         stalled = Sink(blocked=True)
@@ -123,7 +123,7 @@ async def test_a_stalled_viewer_does_not_delay_the_room() -> None:
         loop = asyncio.get_running_loop()
         for seq in range(1, 201):
             await broker.publish_state(
-                7,
+                "room:7",
                 seq,
                 json.dumps({"kind": "listing.status", "listing_id": seq % 3, "status": "on_sale"}).encode(),
             )
