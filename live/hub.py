@@ -15,7 +15,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +113,6 @@ class Hub:
         self._keep = keep_figures
         self.keep_seconds = keep_seconds
         self.rooms: dict[int, RoomChannel] = {}
-        self._bought: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # placed here, to announce
         self.on_state: Callable[[int], None] | None = None  # told the room id of every state event
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_publication, self._on_resync)
@@ -329,24 +328,16 @@ class Hub:
             except Exception:
                 log.exception("hub counts update failed; will retry")
 
-    def add_bought(self, room_id: int, name: str, title: str) -> None:
-        """Announce a purchase in the room ("W***g just bought ..."), aggregated: at most one notice per
-        room per counts interval from each process, carrying the latest few and how many in all."""
-        count, recent = self._bought.get(room_id, (0, []))
-        recent = [*recent, {"name": mask_name(name), "title": title}][-BOUGHT_SHOWN:]
-        self._bought[room_id] = (count + 1, recent)
-
-    async def _flush_bought(self) -> None:
-        pending, self._bought = self._bought, {}
-        for room_id, (count, recent) in pending.items():
-            data = _dumps({"count": count, "recent": recent}).encode()
-            try:
-                await self.broker.publish_notice(room_id, data)
-            except Exception:  # notices are lossy by design, like danmaku
-                log.warning("could not announce purchases", extra={"room_id": room_id})
+    async def announce_bought(self, room_id: int, bought: Sequence[tuple[str, str]]) -> None:
+        """Announce purchases in the room ("W***g just bought ..."): one notice for many, carrying the
+        latest few (names masked) and how many in all. Called by the bought-notices reaction, which
+        retries a notice that could not be published."""
+        if not bought:
+            return
+        recent = [{"name": mask_name(name), "title": title} for name, title in bought[-BOUGHT_SHOWN:]]
+        await self.broker.publish_notice(room_id, _dumps({"count": len(bought), "recent": recent}).encode())
 
     async def _flush_counts(self) -> None:
-        await self._flush_bought()
         for room_id, channel in list(self.rooms.items()):
             likes, channel.likes_pending = channel.likes_pending, 0
             try:
