@@ -31,8 +31,10 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-def reactions_on(db: Database, clock: FakeClock, **kw: float) -> Reactions:
-    r = Reactions(db, clock, Metrics(), poll_seconds=kw.pop("poll_seconds", 0.05), **kw)  # type: ignore[arg-type]
+def reactions_on(
+    db: Database, clock: FakeClock, *, poll_seconds: float = 0.05, settle_seconds: float = 2.0
+) -> Reactions:
+    r = Reactions(db, clock, Metrics(), poll_seconds=poll_seconds, settle_seconds=settle_seconds)
     db.on_commit(r.nudge)
     return r
 
@@ -158,7 +160,8 @@ async def test_an_event_committed_late_with_a_smaller_id_is_not_skipped(
 async def test_one_runner_at_a_time_across_processes(pg_only: None, db_url: str, clock: FakeClock) -> None:
     dbs = [Database(db_url), Database(db_url)]
     try:
-        running, most, handled = 0, 0, []
+        running, most = 0, 0
+        handled: list[int] = []
 
         async def handle(events: Sequence[Event]) -> None:
             nonlocal running, most
