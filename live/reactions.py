@@ -81,6 +81,7 @@ class Reactions:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._ensured: set[str] = set()
+        self._seen: dict[str, int] = {}  # per consumer: the position this process last caught up to
 
     @property
     def names(self) -> list[str]:
@@ -138,29 +139,37 @@ class Reactions:
         total = 0
         async with self._locks[name]:
             await self._ensure(name)
+            if await self._newest() <= self._seen.get(name, -1):
+                return 0  # nothing sequenced since this process last caught up: no lock taken
             while True:
-                handled, more = await self._run_batch(consumer)
+                handled, more, upto = await self._run_batch(consumer)
                 total += handled
                 if not more:
+                    self._seen[name] = upto
                     return total
 
-    async def _run_batch(self, consumer: Consumer) -> tuple[int, bool]:
+    async def _newest(self) -> int:
+        async with self._db.read() as s:
+            return int(await s.scalar(select(func.coalesce(func.max(OutboxEvent.position), 0))) or 0)
+
+    async def _run_batch(self, consumer: Consumer) -> tuple[int, bool, int]:
+        """Handle the consumer's next batch: how many events, whether more may follow, its progress."""
         if self._db.dialect == "postgresql":
             # the progress row stays locked while the batch is handled: one runner across processes
             async with self._db.sessions() as s, s.begin():
                 progress = await self._progress(s, consumer.name, lock=True)
                 events, upto, more = await self._next(s, consumer, progress.position)
                 if upto == progress.position:
-                    return 0, False
+                    return 0, False, upto
                 await self._handle(consumer, events)
                 progress.position, progress.updated_at = upto, self._clock()
-            return len(events), more
+            return len(events), more, upto
         # SQLite: one process; the in-process lock is held by the caller
         async with self._db.read() as s:
             progress = await self._progress(s, consumer.name, lock=False)
             events, upto, more = await self._next(s, consumer, progress.position)
         if upto == progress.position:
-            return 0, False
+            return 0, False, upto
         await self._handle(consumer, events)
         async with self._db.transaction() as s:
             await s.execute(
@@ -168,7 +177,7 @@ class Reactions:
                 .where(ConsumerProgress.name == consumer.name)
                 .values(position=upto, updated_at=self._clock())
             )
-        return len(events), more
+        return len(events), more, upto
 
     async def _progress(self, s: AsyncSession, name: str, *, lock: bool) -> ConsumerProgress:
         stmt = select(ConsumerProgress).where(ConsumerProgress.name == name)

@@ -15,6 +15,7 @@ from commerce.core.outbox import ConsumerProgress, OutboxEvent, record_event
 from commerce.core.transitions import TransitionRecord
 from live.events import Event
 from live.observability import Metrics
+from live.ordering import reactions as ordering_reactions
 from live.ordering.reactions import BOUGHT_NOTICES, LEDGER_MIRROR, STOCK_FLIPS
 from live.reactions import Consumer, Reactions
 from tests.e2e.buying import _buy, _sale, backend, shop
@@ -227,7 +228,13 @@ async def test_the_buying_reactions_rerun_from_the_start_change_nothing(shop: Cl
             .where(ConsumerProgress.name.in_([STOCK_FLIPS, LEDGER_MIRROR, BOUGHT_NOTICES]))
             .values(position=0)
         )
-    await c.services.reactions.drain()
+    metrics = Metrics()
+    restarted = Reactions(c.services.db, c.services.clock, metrics)  # as a process started again
+    for consumer in ordering_reactions.consumers(c.services):
+        restarted.add(consumer)
+    await restarted.drain()
+    again = metrics.registry.get_sample_value("yellowcart_reactions_handled_total", {"consumer": STOCK_FLIPS})
+    assert again is not None and again >= 4  # it did run them all again
     assert await facts() == before
     stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
     assert stock["sold"] == 2
