@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -16,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, WebSocketRoute
 
+from commerce.core import failpoints
 from commerce.core.database import Database
 from commerce.core.db import Clock, system_clock
 from commerce.orders.service import OrderService
@@ -36,13 +39,16 @@ from live.hub import Hub, RoomTally
 from live.media import create_media_provider
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
-from live.ordering.jobs import OrderJobs, room_sales_closed
+from live.ordering import reactions as ordering_reactions
+from live.ordering.jobs import OrderJobs
 from live.ordering.views import SaleViews
 from live.origins import OriginGuard, OriginPolicy
 from live.payments import SANDBOX_MOUNT, create_payment_provider
+from live.reactions import Reactions
 from live.rooms.actions import record_audience
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
+from live.streaming import reactions as streaming_reactions
 from live.streaming.jobs import StreamJobs
 from live.streaming.service import StreamRefused, StreamService
 from media.provider import StreamEvent
@@ -101,6 +107,14 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         db, FanoutSink(BrokerSink(broker), bus), clock, metrics, poll_seconds=settings.outbox_poll_seconds
     )
     db.on_commit(relay.nudge)
+    reactions = Reactions(
+        db,
+        clock,
+        metrics,
+        poll_seconds=settings.outbox_poll_seconds,
+        settle_seconds=settings.reactions_settle_seconds,
+    )
+    db.on_commit(reactions.nudge)
     redis = None
     if settings.redis_url:
         from redis.asyncio import Redis
@@ -125,6 +139,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         metrics=metrics,
         bus=bus,
         relay=relay,
+        reactions=reactions,
         hub=hub,
         words=WordListCache(db),
         snapshots=RoomSnapshots(db, max_age=settings.ws_snapshot_max_age_seconds),
@@ -152,11 +167,20 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
             go_live=settings.media_go_live,
             grace=timedelta(seconds=settings.media_grace_seconds),
             key_ttl=timedelta(seconds=settings.media_key_ttl_seconds),
-            # the sweep ended a room: its stream is cut already; close its sales
-            room_closed=lambda room_id: room_sales_closed(services, room_id),
         ),
     )
+    # what follows each business fact: consumers of the committed events
+    for consumer in (*ordering_reactions.consumers(services), *streaming_reactions.consumers(services)):
+        reactions.add(consumer)
     return services
+
+
+def _arm_crash_point(settings: Settings) -> None:
+    """Tests only (refused by the settings unless TEST_CRASH_ENABLED): die at the named point."""
+    if settings.test_crash_after is None:
+        return
+    log.warning("TEST_CRASH_AFTER=%s: this process kills itself there", settings.test_crash_after)
+    failpoints.arm(settings.test_crash_after, lambda: os.kill(os.getpid(), signal.SIGKILL))
 
 
 def create_app(
@@ -170,8 +194,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.uses_dev_secret:
             log.warning("JWT_SECRET is not set: using the development secret; never do this in production")
+        _arm_crash_point(settings)
         await services.hub.start()
         services.relay.start()
+        services.reactions.start()
         jobs = OrderJobs(services)
         jobs.start()
         stream_jobs = StreamJobs(services)
@@ -197,6 +223,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await notifier
             await services.payments.provider.close()
+            await services.reactions.stop()
             await services.relay.stop()
             await services.hub.stop()
             if services.redis is not None:

@@ -17,6 +17,7 @@ from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics
 from live.ordering.views import SaleViews
+from live.reactions import Reactions
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
 from live.streaming.service import StreamService
@@ -32,6 +33,7 @@ class Services:
     metrics: Metrics
     bus: LocalBus
     relay: OutboxRelay
+    reactions: Reactions
     hub: Hub
     words: WordListCache
     snapshots: RoomSnapshots

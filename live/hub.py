@@ -109,7 +109,6 @@ class Hub:
         )
         self.rooms: dict[int, RoomChannel] = {}
         self.users: dict[str, UserChannel] = {}
-        self._bought: dict[int, list[tuple[str, str]]] = {}  # purchases placed here, to announce
         self.on_state: Callable[[int], None] | None = None  # told the room id of every state event
         self._tasks: list[asyncio.Task[None]] = []
         broker.set_handlers(self._on_publication, self._on_resync)
@@ -373,7 +372,6 @@ class Hub:
                 log.exception("hub counts update failed; will retry")
 
     async def _flush_counts(self) -> None:
-        await self._flush_bought()
         for room_id, channel in list(self.rooms.items()):
             if not channel.feed.ready:
                 continue  # a viewer is joining it right now
@@ -413,15 +411,3 @@ class Hub:
         recent = [{"name": mask_name(name), "title": title} for name, title in bought[-BOUGHT_SHOWN:]]
         data = _dumps({"count": len(bought), "recent": recent}).encode()
         await self.broker.publish_notice(room_topic(room_id), data)
-
-    def add_bought(self, room_id: int, name: str, title: str) -> None:
-        """Queue a purchase for the room's next notice (sent with the counts, at most once a second)."""
-        self._bought.setdefault(room_id, []).append((name, title))
-
-    async def _flush_bought(self) -> None:
-        pending, self._bought = self._bought, {}
-        for room_id, bought in pending.items():
-            try:
-                await self.announce_bought(room_id, bought)
-            except Exception:  # notices are lossy by design, like danmaku
-                log.warning("could not announce purchases", extra={"room_id": room_id})

@@ -168,6 +168,18 @@ class Metrics:
             "outbox relay runs that failed and will be retried",
             registry=self.registry,
         )
+        self.reactions_handled = Counter(
+            "yellowcart_reactions_handled_total",
+            "committed events handled by each consumer (a rerun after a crash counts again)",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.reactions_failures = Counter(
+            "yellowcart_reactions_failures_total",
+            "consumer runs that failed and will be retried (their progress stays where it was)",
+            ["consumer"],
+            registry=self.registry,
+        )
 
 
 class ObservabilityMiddleware:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from commerce.core import failpoints
 from live.origins import normalize_origin
 
 DEV_JWT_SECRET = "yellowcart-development-secret-change-me-0123456789"
@@ -44,7 +45,16 @@ class Settings(BaseSettings):
     gc_gen0_threshold: int = Field(
         20_000, ge=100, description="allocations between young-generation collections (Python's default: 700)"
     )
-    outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
+    outbox_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="how often the relay and reactions look for events committed elsewhere"
+    )
+    reactions_settle_seconds: float = Field(
+        2.0, ge=0, le=60, description="how long an action waits for the reactions to its commit"
+    )
+    test_crash_after: str | None = Field(
+        None, description="tests only: SIGKILL this process at the named point (needs TEST_CRASH_ENABLED)"
+    )
+    test_crash_enabled: bool = Field(False, description="tests only: allow TEST_CRASH_AFTER")
     shutdown_grace_seconds: float = Field(10.0, ge=0)
 
     ws_tick_ms: int = Field(100, ge=10, le=2000, description="room frame interval")
@@ -178,6 +188,17 @@ class Settings(BaseSettings):
         if v is not None and len(v) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
         return v
+
+    @model_validator(mode="after")
+    def _crash_points(self) -> Settings:
+        if self.test_crash_after is None:
+            return self
+        if not self.test_crash_enabled:
+            raise ValueError("TEST_CRASH_AFTER kills the server on purpose; it needs TEST_CRASH_ENABLED=true")
+        if self.test_crash_after not in failpoints.KNOWN:
+            known = ", ".join(sorted(failpoints.KNOWN))
+            raise ValueError(f"unknown TEST_CRASH_AFTER point {self.test_crash_after!r}; known: {known}")
+        return self
 
     @model_validator(mode="after")
     def _key_for_algorithm(self) -> Settings:

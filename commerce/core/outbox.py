@@ -1,4 +1,5 @@
-"""Transactional outbox: events are written with the change that caused them and published after commit.
+"""Transactional outbox: events are written with the change that caused them and published after commit;
+each committed event gets a position in commit order, and each consumer of events keeps its progress.
 
 Events of an ordered stream carry the stream's gapless sequence number, assigned in the writing
 transaction: a room's from its row (``live_rooms.event_seq``), any other stream's (a user's
@@ -28,6 +29,8 @@ class OutboxEvent(Base):
         Index("ix_outbox_events_unpublished", "published_at", "id"),
         # a stream's events by position: what a resuming viewer missed is read from here
         Index("ix_outbox_events_stream_seq", "stream", "seq"),
+        # committed events in commit order (the sequencer assigns positions); unsequenced ones first
+        Index("ix_outbox_events_position", "position", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -38,6 +41,20 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
+    # the event's place in commit order, assigned after its commit (ids are handed out at insert, so a
+    # transaction that commits late can hold a smaller id than events already handled): consumers
+    # read by position, never by id
+    position: Mapped[int | None] = mapped_column(BigId)
+
+
+class ConsumerProgress(Base):
+    """How far one consumer of committed events has got: the position of the last event it handled."""
+
+    __tablename__ = "event_consumers"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigId)
+    updated_at: Mapped[datetime]
 
 
 def record_event(

@@ -1,4 +1,6 @@
-"""Order actions inside a transaction: allotments, writing an order, moving it, what orders hold."""
+"""Order actions inside a transaction: allotments, writing an order, moving it, what orders hold. Writing
+and moving orders record the facts (``orders.placed``, ``order.moved``) in the outbox, in the same
+transaction, for whatever must follow them (sold out, back on sale, the "just bought" notice)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.errors import InvalidInput, NotFound
-from commerce.core.outbox import record_user_event
+from commerce.core.outbox import record_event, record_user_event
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders.machine import Actor, check_move
 from commerce.orders.models import HOLDING, Allotment, Order, OrderStatus
@@ -29,6 +31,54 @@ async def held(session: AsyncSession, sale_id: int) -> Counters:
     )
     users = {u: int(n) for u, n in rows}
     return Counters(sum(users.values()), users)
+
+
+async def units_left(session: AsyncSession, sale_id: int) -> int | None:
+    """Units of the sale that no order holds, by the orders (the truth); None if it has no allotment."""
+    total = await session.scalar(select(Allotment.total).where(Allotment.sale_id == sale_id))
+    if total is None:
+        return None
+    held_units = await session.scalar(
+        select(func.coalesce(func.sum(Order.quantity), 0)).where(
+            Order.sale_id == sale_id, Order.status.in_(HOLDING)
+        )
+    )
+    return int(total) - int(held_units or 0)
+
+
+ORDERS_PLACED = "orders.placed"  # orders of one sale written together: what the reactions need of them
+ORDER_MOVED = "order.moved"
+
+
+def sale_stream(sale_id: int) -> str:
+    return f"sale:{sale_id}"
+
+
+def _record_placed(session: AsyncSession, orders: list[Order]) -> None:
+    """One event per sale for orders written together (a flash sale's batch), not one per order."""
+    by_sale: dict[int, list[Order]] = {}
+    for o in orders:
+        by_sale.setdefault(o.sale_id, []).append(o)
+    for sale_id, placed in by_sale.items():
+        record_event(
+            session,
+            stream=sale_stream(sale_id),
+            kind=ORDERS_PLACED,
+            payload={
+                "sale_id": sale_id,
+                "room_id": placed[0].room_id,
+                "orders": [
+                    {
+                        "order_id": o.id,
+                        "buyer": o.buyer_name or o.buyer_id,
+                        "title": o.title,
+                        "quantity": o.quantity,
+                    }
+                    for o in placed
+                ],
+            },
+            at=placed[-1].created_at,
+        )
 
 
 async def set_allotment(
@@ -92,6 +142,7 @@ async def write_order(session: AsyncSession, order: Order, *, actor_role: str = 
         actor_role=actor_role,
         at=order.created_at,
     )
+    _record_placed(session, [order])
     return order
 
 
@@ -122,6 +173,7 @@ async def write_orders(session: AsyncSession, orders: list[Order]) -> list[Order
             for o in orders
         ],
     )
+    _record_placed(session, orders)
     return orders
 
 
@@ -164,7 +216,21 @@ async def move(
         reason=reason,
         data=data,
     )
-    await record_user_event(
+    record_event(
+        session,
+        stream=f"order:{order.id}",
+        kind=ORDER_MOVED,
+        payload={
+            "order_id": order.id,
+            "sale_id": order.sale_id,
+            "room_id": order.room_id,
+            "from": previous,
+            "to": target,
+            "releases_stock": releases_stock(previous, target),
+        },
+        at=at,
+    )
+    await record_user_event(  # the buyer's own stream: their open sockets see the order move
         session,
         order.buyer_id,
         kind="order.status",

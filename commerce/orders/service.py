@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from commerce.core import failpoints
 from commerce.core.database import Database
 from commerce.core.db import Clock
 from commerce.core.errors import IdempotencyMismatch, PurchaseRefused
@@ -71,7 +72,8 @@ class OrderService:
         self.stock = stock
         self.clock = clock
         self.pay_timeout = timedelta(minutes=pay_minutes)
-        self._batch: list[tuple[Order, asyncio.Future[Order]]] = []
+        # orders waiting to be written, with the units their take left in the sale
+        self._batch: list[tuple[Order, int, asyncio.Future[Order]]] = []
         self._inflight: dict[tuple[str, str], asyncio.Future[Placed]] = {}
         # units taken from the ledger whose orders are not written yet, per sale: reconciliation leaves
         # those sales alone (their counters are ahead of the orders for good reason)
@@ -91,9 +93,10 @@ class OrderService:
             )
         return existing
 
-    async def mirror(self, sale_id: int) -> None:
+    async def mirror(self, sale_id: int, *, strict: bool = False) -> None:
         """Give the ledger the sale's configuration as the database has it now (after a commit). If the
-        ledger cannot be reached the change stands; the reconciliation job mirrors it later."""
+        ledger cannot be reached the change stands: ``strict`` raises (the caller retries), otherwise
+        the reconciliation job mirrors it later."""
         async with self.db.read() as s:
             a = await s.get(Allotment, sale_id)
             config = actions.config_of(a) if a is not None else None
@@ -102,6 +105,8 @@ class OrderService:
         try:
             await self.stock.configure(config)
         except Exception:
+            if strict:
+                raise
             log.warning("stock ledger unreachable; the sale is mirrored later", extra={"sale_id": sale_id})
 
     async def purchase(self, draft: OrderDraft) -> Placed:
@@ -167,7 +172,7 @@ class OrderService:
             # that fails gives its stock back itself
             sale_id, units = draft.sale_id, draft.quantity
             self._unwritten[sale_id] += units
-            writing = self._write(draft.placed(now, now + self.pay_timeout))
+            writing = self._write(draft.placed(now, now + self.pay_timeout), take.left)
             writing.add_done_callback(lambda _: self._written(sale_id, units))
             order = await asyncio.shield(writing)
         except IntegrityError:
@@ -178,12 +183,13 @@ class OrderService:
             return self._replay(twin, draft)
         return Placed(order, True, take.left)
 
-    def _write(self, draft: Order) -> asyncio.Future[Order]:
+    def _write(self, draft: Order, left: int) -> asyncio.Future[Order]:
         """Write the order durably. Winners of a flash sale arrive together: they are written in
-        batches, one transaction each (group commit); the future resolves when its batch committed.
-        If the order cannot be written its stock is given back before the future fails."""
+        batches, one transaction each (group commit) with one ``orders.placed`` event per sale; the
+        future resolves when its batch committed. If the order cannot be written its stock is given
+        back before the future fails."""
         future: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
-        self._batch.append((draft, future))
+        self._batch.append((draft, left, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_batches())
         return future
@@ -194,10 +200,10 @@ class OrderService:
             batch, self._batch = self._batch[:BATCH], self._batch[BATCH:]
             try:
                 async with self.db.transaction() as s:
-                    await actions.write_orders(s, [draft for draft, _ in batch])
+                    await actions.write_orders(s, [draft for draft, _, _ in batch])
             except BaseException:
                 # one bad order (a twin's duplicate key) must not fail the others: one by one
-                for draft, future in batch:
+                for draft, left, future in batch:
                     try:
                         async with self.db.transaction() as s:
                             await actions.write_order(s, draft)
@@ -206,12 +212,16 @@ class OrderService:
                         if not future.done():
                             future.set_exception(exc)
                     else:
+                        if left == 0:
+                            failpoints.reached(failpoints.LAST_UNIT_COMMITTED)
                         await self._remember([draft])
                         if not future.done():
                             future.set_result(draft)
                 continue
-            await self._remember([draft for draft, _ in batch])
-            for draft, future in batch:
+            if any(left == 0 for _, left, _ in batch):  # a test may crash here, before any reaction ran
+                failpoints.reached(failpoints.LAST_UNIT_COMMITTED)
+            await self._remember([draft for draft, _, _ in batch])
+            for draft, _, future in batch:
                 if not future.done():
                     future.set_result(draft)
 
@@ -252,7 +262,9 @@ class OrderService:
         check: Callable[[Order], None] | None = None,
         changes: dict[str, Any] | None = None,
     ) -> Moved:
-        """Move an order (after ``check`` approves the caller); stock comes back after the commit."""
+        """Move an order (after ``check`` approves the caller); its ``order.moved`` event is recorded in
+        the same transaction. Stock comes back to the ledger after the commit (the reconciliation job
+        repairs the ledger if this process stops in between)."""
         async with self.db.transaction() as s:
             order = await actions.get_order(s, order_id, for_update=True)
             if check is not None:

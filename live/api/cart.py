@@ -86,7 +86,7 @@ async def set_listing_status(ctx: Ctx) -> ListingOut:
     room_id, listing_id = ctx.path["room_id"], ctx.path["listing_id"]
     async with ctx.services.db.transaction() as s:
         await actions.set_status(s, ctx.user, room_id, listing_id, body.status, ctx.services.clock)
-    await ctx.services.orders.mirror(listing_id)  # the stock ledger learns whether it is on sale
+    await ctx.services.reactions.settle()  # the stock ledger learns it (a reaction): the next buy sees it
     ctx.services.sale_views.forget(room_id)
     return await _listing(ctx, room_id, listing_id)
 

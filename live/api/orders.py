@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import func, select
 from starlette.responses import Response
 
-from commerce.core.errors import DomainError, NotFound, PurchaseRefused
-from commerce.core.identity import Principal, Role
+from commerce.core.errors import NotFound
 from commerce.core.transitions import history
 from commerce.orders.machine import MOVERS, ORDER, Actor
 from commerce.orders.models import Allotment, Order, OrderStatus
-from commerce.shops.actions import membership, require_operator
-from commerce.shops.models import MemberRole
+from commerce.shops.actions import require_operator
 from live.api.errors import error_body
 from live.api.routing import IDEMPOTENCY_HEADER, Api, Ctx
 from live.api.schemas import (
@@ -32,8 +29,7 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.ordering import actions
-from live.ordering.jobs import stock_returned
+from live.ordering import actions, service
 
 api = Api()
 TAGS = ["orders"]
@@ -48,49 +44,9 @@ def order_out(order: Order, capacities: set[Actor] | None = None) -> OrderOut:
     return out
 
 
-async def _capacities(ctx: Ctx, order: Order) -> set[Actor]:
-    user = ctx.user
-    found: set[Actor] = set()
-    if user.user_id == order.buyer_id:
-        found.add(Actor.BUYER)
-    if user.is_staff:
-        found.add(Actor.STAFF)
-    if user.has(Role.SHOP_OPERATOR):
-        async with ctx.services.db.read() as s:
-            m = await membership(s, order.shop_id, user.user_id)
-        if m is not None and m.role == MemberRole.OPERATOR:
-            found.add(Actor.SHOP)
-    return found
-
-
-async def _load_for(ctx: Ctx, order_id: int) -> tuple[Order, set[Actor]]:
-    """The order and what the caller is to it; strangers get 404 (orders are private)."""
-    async with ctx.services.db.read() as s:
-        order = await s.get(Order, order_id)
-    if order is None:
-        raise NotFound("order", order_id)
-    capacities = await _capacities(ctx, order)
-    if not capacities:
-        raise NotFound("order", order_id)
-    return order, capacities
-
-
-def _pick(order: Order, target: OrderStatus, capacities: set[Actor]) -> Actor:
-    ORDER.check(order.status, target)
-    movers = MOVERS[(order.status, target)] & capacities
-    # the buyer acts as buyer even if they are also staff; then shop, then staff
-    for actor in (Actor.BUYER, Actor.SHOP, Actor.STAFF):
-        if actor in movers:
-            return actor
-    return next(iter(capacities))  # refused by check_move with the allowed actors named
-
-
-async def _move(ctx: Ctx, order_id: int, target: OrderStatus, **kw: Any) -> OrderOut:
-    order, capacities = await _load_for(ctx, order_id)
-    actor = _pick(order, target, capacities)
-    moved = await ctx.services.orders.move(order_id, target, actor=actor, actor_id=ctx.user.user_id, **kw)
-    await stock_returned(ctx.services, moved)
-    return order_out(moved.order, capacities)
+async def _move(ctx: Ctx, target: OrderStatus, **kw: Any) -> OrderOut:
+    order, capacities = await service.move_order(ctx.services, ctx.user, ctx.path["order_id"], target, **kw)
+    return order_out(order, capacities)
 
 
 # --- stock ---------------------------------------------------------------------------------------
@@ -118,18 +74,15 @@ async def _stock_out(ctx: Ctx, a: Allotment) -> StockOut:
 )
 async def set_stock(ctx: Ctx) -> StockOut:
     body: StockIn = ctx.body
-    async with ctx.services.db.transaction() as s:
-        a = await actions.configure_stock(
-            s,
-            ctx.user,
-            ctx.path["room_id"],
-            ctx.path["listing_id"],
-            stock=body.stock,
-            limit_per_user=body.limit_per_user,
-            starts_at=body.starts_at,
-            clock=ctx.services.clock,
-        )
-    await ctx.services.orders.mirror(a.sale_id)
+    a = await service.set_stock(
+        ctx.services,
+        ctx.user,
+        ctx.path["room_id"],
+        ctx.path["listing_id"],
+        stock=body.stock,
+        limit_per_user=body.limit_per_user,
+        starts_at=body.starts_at,
+    )
     return await _stock_out(ctx, a)
 
 
@@ -165,50 +118,19 @@ async def get_stock(ctx: Ctx) -> StockOut:
 )
 async def place_order(ctx: Ctx) -> Response:
     body: OrderIn = ctx.body
-    services = ctx.services
-    buyer: Principal = ctx.user
-    room_id, listing_id = ctx.path["room_id"], ctx.path["listing_id"]
-    key = ctx.request.headers[IDEMPOTENCY_HEADER]
-    # the body as the model reads it (fields in their declared order), so retries of the same request
-    # hash alike however the client ordered or spaced its JSON
-    request_hash = hashlib.sha256(f"{room_id}:{listing_id}:{body.model_dump_json()}".encode()).hexdigest()
-    # a ledger that keeps key marks answers retries itself (no database read for a first attempt)
-    earlier = (
-        None
-        if services.orders.stock.keeps_marks
-        else await services.orders.replay(buyer.user_id, key, request_hash)
+    bought = await service.buy(
+        ctx.services,
+        ctx.user,
+        ctx.path["room_id"],
+        ctx.path["listing_id"],
+        sku_id=body.sku_id,
+        quantity=body.quantity,
+        address=body.address.model_dump(mode="json"),
+        key=ctx.request.headers[IDEMPOTENCY_HEADER],
+        request_json=body.model_dump_json(),
     )
-    if earlier is None:
-        view = await services.sale_views.get(room_id, listing_id)
-        try:
-            draft = actions.draft_order(
-                view,
-                buyer,
-                sku_id=body.sku_id,
-                quantity=body.quantity,
-                address=body.address.model_dump(mode="json"),
-                key=key,
-                request_hash=request_hash,
-            )
-        except PurchaseRefused:  # the room ended or the listing went off: a retry still gets its order
-            earlier = await services.orders.replay(buyer.user_id, key, request_hash)
-            if earlier is None:
-                raise
-    if earlier is None:
-        placed = await services.orders.purchase(draft)
-        if placed.created and placed.left == 0:
-            async with services.db.transaction() as s:
-                flipped = await actions.sold_out(s, room_id, listing_id, services.clock)
-            if flipped:
-                await services.orders.mirror(listing_id)
-                services.sale_views.forget(room_id)
-        if placed.created:
-            services.metrics.orders.labels("created").inc()
-            services.hub.add_bought(room_id, buyer.name or buyer.user_id, placed.order.title)
-            return Response(order_out(placed.order).model_dump_json(), 201, media_type="application/json")
-        earlier = placed.order
-    services.metrics.orders.labels("replayed").inc()
-    return Response(order_out(earlier).model_dump_json(), 200, media_type="application/json")
+    replayed = {"Idempotent-Replayed": "true"} if bought.replayed else None  # a retry: the first answer
+    return Response(order_out(bought.order).model_dump_json(), 201, replayed, media_type="application/json")
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -263,7 +185,7 @@ async def shop_orders(ctx: Ctx) -> OrderPage:
     response=OrderOut,
 )
 async def get_order(ctx: Ctx) -> OrderOut:
-    order, capacities = await _load_for(ctx, ctx.path["order_id"])
+    order, capacities = await service.order_for(ctx.services, ctx.user, ctx.path["order_id"])
     return order_out(order, capacities)
 
 
@@ -275,7 +197,7 @@ async def get_order(ctx: Ctx) -> OrderOut:
     response=TransitionList,
 )
 async def order_history(ctx: Ctx) -> TransitionList:
-    order, _ = await _load_for(ctx, ctx.path["order_id"])
+    order, _ = await service.order_for(ctx.services, ctx.user, ctx.path["order_id"])
     async with ctx.services.db.read() as s:
         rows = await history(s, "order", order.id)
     return TransitionList(items=[TransitionOut.model_validate(r) for r in rows])
@@ -294,7 +216,7 @@ async def order_history(ctx: Ctx) -> TransitionList:
 )
 async def cancel_order(ctx: Ctx) -> OrderOut:
     body: OptionalReasonIn = ctx.body
-    return await _move(ctx, ctx.path["order_id"], OrderStatus.CANCELLED, reason=body.reason)
+    return await _move(ctx, OrderStatus.CANCELLED, reason=body.reason)
 
 
 @api.op(
@@ -308,7 +230,7 @@ async def cancel_order(ctx: Ctx) -> OrderOut:
 async def ship_order(ctx: Ctx) -> OrderOut:
     body: ShipIn = ctx.body
     changes = {"carrier": body.carrier, "tracking_no": body.tracking_no}
-    return await _move(ctx, ctx.path["order_id"], OrderStatus.SHIPPED, changes=changes)
+    return await _move(ctx, OrderStatus.SHIPPED, changes=changes)
 
 
 @api.op(
@@ -321,27 +243,16 @@ async def ship_order(ctx: Ctx) -> OrderOut:
 )
 async def ship_orders(ctx: Ctx) -> BulkShipOut:
     body: BulkShipIn = ctx.body
-    shop_id = ctx.path["shop_id"]
-    async with ctx.services.db.read() as s:
-        await require_operator(s, shop_id, ctx.user)
-    results: list[BulkShipResult] = []
-    for item in body.items:
-        try:
-            order, capacities = await _load_for(ctx, item.order_id)
-            if order.shop_id != shop_id:
-                raise NotFound("order", item.order_id)
-            actor = _pick(order, OrderStatus.SHIPPED, capacities)
-            moved = await ctx.services.orders.move(
-                item.order_id,
-                OrderStatus.SHIPPED,
-                actor=actor,
-                actor_id=ctx.user.user_id,
-                changes={"carrier": item.carrier, "tracking_no": item.tracking_no},
-            )
-            results.append(BulkShipResult(order_id=item.order_id, ok=True, status=moved.order.status))
-        except DomainError as exc:
-            results.append(BulkShipResult(order_id=item.order_id, ok=False, error=error_body(exc)))
-    return BulkShipOut(results=results)
+    shipments = [service.Shipment(i.order_id, i.carrier, i.tracking_no) for i in body.items]
+    results = await service.ship_orders(ctx.services, ctx.user, ctx.path["shop_id"], shipments)
+    return BulkShipOut(
+        results=[
+            BulkShipResult(order_id=i, ok=True, status=r.status)
+            if isinstance(r, Order)
+            else BulkShipResult(order_id=i, ok=False, error=error_body(r))
+            for i, r in results
+        ]
+    )
 
 
 @api.op(
@@ -352,7 +263,7 @@ async def ship_orders(ctx: Ctx) -> BulkShipOut:
     response=OrderOut,
 )
 async def deliver_order(ctx: Ctx) -> OrderOut:
-    return await _move(ctx, ctx.path["order_id"], OrderStatus.DELIVERED)
+    return await _move(ctx, OrderStatus.DELIVERED)
 
 
 @api.op(
@@ -363,4 +274,4 @@ async def deliver_order(ctx: Ctx) -> OrderOut:
     response=OrderOut,
 )
 async def confirm_receipt(ctx: Ctx) -> OrderOut:
-    return await _move(ctx, ctx.path["order_id"], OrderStatus.COMPLETED)
+    return await _move(ctx, OrderStatus.COMPLETED)

@@ -15,6 +15,7 @@ from commerce.payments.provider import ProviderError
 from live.api.errors import EdgeError
 from live.api.routing import Api, Ctx
 from live.api.schemas import Out, PageQuery
+from live.ordering.service import order_for
 
 api = Api()
 TAGS = ["payments"]
@@ -128,9 +129,7 @@ async def notify(ctx: Ctx) -> NoticeAnswer:
     response=OrderPayments,
 )
 async def order_payments(ctx: Ctx) -> OrderPayments:
-    from live.api.orders import _load_for
-
-    order, _ = await _load_for(ctx, ctx.path["order_id"])
+    order, _ = await order_for(ctx.services, ctx.user, ctx.path["order_id"])
     pays, refunds = await ctx.services.payments.payments_of(order.id)
     return OrderPayments(
         payments=[PaymentOut.model_validate(p) for p in pays],

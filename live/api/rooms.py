@@ -23,9 +23,9 @@ from live.api.schemas import (
     TransitionOut,
 )
 from live.api.views import room_out, stream_out
-from live.closing import room_closed
 from live.rooms import actions, report
 from live.rooms.models import Room
+from live.rooms.service import Closing, close_room
 from live.streaming.service import read_stream
 
 api = Api()
@@ -137,9 +137,7 @@ async def start_room(ctx: Ctx) -> RoomOut:
 
 @api.op("POST", "/rooms/{room_id:int}/end", summary="End the broadcast", tags=TAGS, response=RoomOut)
 async def end_room(ctx: Ctx) -> RoomOut:
-    async with ctx.services.db.transaction() as s:
-        room = await actions.end_room(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
-    await room_closed(ctx.services, room.id)
+    room = await close_room(ctx.services, ctx.user, ctx.path["room_id"], Closing.END)
     return await _out(ctx, room)
 
 
@@ -153,9 +151,7 @@ async def end_room(ctx: Ctx) -> RoomOut:
 )
 async def cancel_room(ctx: Ctx) -> RoomOut:
     body: OptionalReasonIn = ctx.body
-    async with ctx.services.db.transaction() as s:
-        room = await actions.cancel_room(s, ctx.user, ctx.path["room_id"], body.reason, ctx.services.clock)
-    await room_closed(ctx.services, room.id)
+    room = await close_room(ctx.services, ctx.user, ctx.path["room_id"], Closing.CANCEL, body.reason)
     return await _out(ctx, room)
 
 

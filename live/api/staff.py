@@ -16,8 +16,8 @@ from live.api.schemas import (
     RoomsQuery,
 )
 from live.api.views import room_out
-from live.closing import room_closed
 from live.rooms import actions
+from live.rooms.service import Closing, close_room
 
 api = Api()
 TAGS = ["staff"]
@@ -64,10 +64,9 @@ async def staff_rooms(ctx: Ctx) -> RoomPage:
 )
 async def force_end(ctx: Ctx) -> RoomOut:
     body: ReasonIn = ctx.body
-    async with ctx.services.db.transaction() as s:
-        room = await actions.force_end(s, ctx.user, ctx.path["room_id"], body.reason, ctx.services.clock)
+    room = await close_room(ctx.services, ctx.user, ctx.path["room_id"], Closing.FORCE_END, body.reason)
+    async with ctx.services.db.read() as s:
         counts = await actions.subscriber_counts(s, [room.id])
-    await room_closed(ctx.services, room.id)
     return room_out(room, subscribers=counts[room.id])
 
 

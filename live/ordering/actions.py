@@ -133,6 +133,18 @@ def draft_order(
     )
 
 
+async def follow_stock(session: AsyncSession, room_id: int, listing_id: int, clock: Clock) -> bool:
+    """Make the listing's status follow its stock as the orders hold it now: no unit left turns it sold
+    out, units back after a sold-out flip of ours put it back on sale. Idempotent: run it again and
+    nothing changes. Returns whether the listing flipped."""
+    left = await orders.units_left(session, listing_id)
+    if left is None:
+        return False
+    if left <= 0:
+        return await sold_out(session, room_id, listing_id, clock)
+    return await back_on_sale(session, room_id, listing_id, clock)
+
+
 async def sold_out(session: AsyncSession, room_id: int, listing_id: int, clock: Clock) -> bool:
     """The last unit went: the listing turns sold_out for everyone (if it is still on sale)."""
     return await _flip(session, room_id, listing_id, ListingStatus.ON_SALE, ListingStatus.SOLD_OUT, clock)

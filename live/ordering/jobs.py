@@ -8,25 +8,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
-
 from commerce.orders.service import Drift, Moved
-from live.cart.models import Listing
 from live.container import Services
-from live.ordering import actions
+from live.ordering.reactions import STOCK_REACTIONS
 
 log = logging.getLogger("yellowcart.orders")
-
-
-async def stock_returned(services: Services, moved: Moved) -> None:
-    """Stock came back (a cancellation, an unpaid close): a listing that sold out by itself reopens."""
-    order = moved.order
-    if moved.left is None or moved.left <= 0 or order.room_id is None:
-        return
-    async with services.db.transaction() as s:
-        flipped = await actions.back_on_sale(s, order.room_id, order.sale_id, services.clock)
-    if flipped:
-        await services.orders.mirror(order.sale_id)
 
 
 class OrderJobs:
@@ -35,10 +21,11 @@ class OrderJobs:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def sweep_once(self) -> list[Moved]:
-        """Close unpaid orders and complete shipped ones whose time is up; reopen what they free."""
+        """Close unpaid orders and complete shipped ones whose time is up. What they free reopens by
+        the stock reactions to their ``order.moved`` events (waited for here, bounded)."""
         moved = await self.services.orders.sweep()
-        for m in moved:
-            await stock_returned(self.services, m)
+        if any(m.left is not None for m in moved):
+            await self.services.reactions.settle(STOCK_REACTIONS)
         for refund_id in await self.services.payments.pending_refunds():
             await self.services.payments.request_refund(refund_id)  # a refund the provider has not taken yet
         if moved:
@@ -74,12 +61,3 @@ class OrderJobs:
             except Exception:
                 log.exception("order job failed; will retry")
             await asyncio.sleep(seconds)
-
-
-async def room_sales_closed(services: Services, room_id: int) -> None:
-    """After a room ended: its sales were closed in the same transaction; tell the stock ledger."""
-    async with services.db.read() as s:
-        ids = list(await s.scalars(select(Listing.id).where(Listing.room_id == room_id)))
-    for sale_id in ids:
-        await services.orders.mirror(sale_id)
-    services.sale_views.forget(room_id)

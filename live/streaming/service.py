@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -72,9 +71,8 @@ class Outcome:
 class _After:
     """Side effects to run once the transaction has committed."""
 
-    cut: list[str] = field(default_factory=list)
+    cut: list[str] = field(default_factory=list)  # pushes refused after the fact (a CDN admits by itself)
     replays: list[int] = field(default_factory=list)  # StreamEventRecord ids
-    closed_rooms: list[int] = field(default_factory=list)
 
 
 class StreamService:
@@ -87,7 +85,6 @@ class StreamService:
         go_live: Literal["stream", "manual"] = "stream",
         grace: timedelta = timedelta(seconds=60),
         key_ttl: timedelta = timedelta(hours=24),
-        room_closed: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.provider = provider
@@ -95,7 +92,6 @@ class StreamService:
         self.go_live = go_live
         self.grace = grace
         self.key_ttl = key_ttl
-        self._room_closed = room_closed
         self._tasks: set[asyncio.Task[None]] = set()
         self._preparing: set[int] = set()
 
@@ -279,24 +275,35 @@ class StreamService:
     # --- the room's end ----------------------------------------------------------------------------
 
     async def room_closed(self, room_id: int) -> None:
-        """The room ended (its shop, staff, or the sweep): end its stream and cut it at the provider."""
-        after = _After()
+        """The room ended (its shop, staff, or the sweep): end its stream and cut it at the provider.
+        Run by the stream-cut reaction, at least once: the stream is marked cut only after the
+        provider was told, so a crash in between tells the provider again (which is harmless)."""
         async with self.db.transaction() as s:
-            await self._close(s, room_id, self.clock(), after)
-        await self._run_after(after)
+            stream = await self._end(s, room_id, self.clock())
+        if stream is None:
+            return
+        try:
+            await self.provider.force_stop(stream)
+        except MediaError:
+            # the stream is ended here whatever the provider says; its next publish is refused
+            log.exception("provider could not cut stream %s", stream)
+        async with self.db.transaction() as s:
+            row = await s.scalar(select(RoomStream).where(RoomStream.room_id == room_id).with_for_update())
+            if row is not None and row.cut_at is None:
+                row.cut_at = self.clock()
 
-    async def _close(self, s: AsyncSession, room_id: int, now: datetime, after: _After) -> None:
+    async def _end(self, s: AsyncSession, room_id: int, now: datetime) -> str | None:
+        """End the stream of a room that ended; the stream to cut, unless it was cut already."""
         row = await s.scalar(select(RoomStream).where(RoomStream.room_id == room_id).with_for_update())
         if row is None or row.cut_at is not None:
-            return
+            return None
         room = await s.get(Room, room_id)
         if room is None or room.state not in FINAL:
-            return
+            return None
         if row.state != StreamState.ENDED:
             await self._move(s, row, StreamState.ENDED, now, f"room {room.state}")
             self._announce(s, room, row, now)
-        row.cut_at = now
-        after.cut.append(row.stream)
+        return row.stream
 
     async def sweep(self) -> list[int]:
         """End rooms whose stream stayed down past the grace period; cut streams of rooms that ended
@@ -339,15 +346,15 @@ class StreamService:
                     continue  # it came back meanwhile
                 if room.state == RoomState.LIVE:
                     seconds = int(self.grace.total_seconds())
+                    # the room's end is a committed event: the stream-cut reaction cuts the stream,
+                    # the ledger mirror closes its sales
                     await rooms.end_by_stream(
                         s, room, self.actor_id, now, f"stream lost for over {seconds} s"
                     )
                     ended.append(room_id)
-                    after.closed_rooms.append(room_id)
-                await self._close(s, room_id, now, after)
-        for room_id in uncut:
-            async with self.db.transaction() as s:
-                await self._close(s, room_id, now, after)
+                await self._end(s, room_id, now)
+        for room_id in uncut:  # ended rooms whose reaction has not run yet (or failed): cut them
+            await self.room_closed(room_id)
         after.replays.extend(i for i in stale if i not in self._preparing)
         await self._run_after(after)
         return ended
@@ -359,11 +366,7 @@ class StreamService:
             try:
                 await self.provider.force_stop(stream)
             except MediaError:
-                # the stream is ended here whatever the provider says; its next publish is refused
                 log.exception("provider could not cut stream %s", stream)
-        for room_id in after.closed_rooms:
-            if self._room_closed is not None:
-                await self._room_closed(room_id)
         for record_id in after.replays:
             if record_id in self._preparing:
                 continue

@@ -43,6 +43,7 @@ async def shop(backend: tuple[str, dict[str, Any]], clock: FakeClock) -> AsyncIt
     services = make_services(db_url, clock, **overrides)
     await services.hub.start()
     services.relay.start()
+    services.reactions.start()
     c = Client(services)
     if services.sandbox is not None:  # the in-process sandbox: our clock, and our in-process app
 
@@ -56,6 +57,7 @@ async def shop(backend: tuple[str, dict[str, Any]], clock: FakeClock) -> AsyncIt
         yield c
     finally:
         await c.aclose()
+        await services.reactions.stop()
         await services.relay.stop()
         await services.hub.stop()
         await services.orders.stock.close()

@@ -52,7 +52,11 @@ async def test_a_thousand_attempts_on_a_hundred_units(shop: Client) -> None:
     winners = [(u, k) for (u, k), a in zip(attempts, answers, strict=True) if a.status_code == 201]
     first = {a.json()["id"] for a in answers if a.status_code == 201}
     again = await asyncio.gather(*(_buy(c, rid, lid, u, k, sku) for u, k in winners[:20]))
-    assert all(a.status_code == 200 and a.json()["id"] in first for a in again)
+    # a retry gets the first answer again: 201, marked as replayed
+    assert all(a.status_code == 201 and a.json()["id"] in first for a in again)
+    assert all(a.headers["Idempotent-Replayed"] == "true" for a in again)
+    bodies = {a.json()["id"]: a.json() for a in answers if a.status_code == 201}
+    assert all(a.json() == bodies[a.json()["id"]] for a in again)  # the same body as the first
     async with c.services.db.read() as s:
         assert (await order_actions.held(s, lid)).sold == 100
     assert await c.services.orders.reconcile([lid], settle_seconds=0) == []
@@ -112,7 +116,7 @@ async def test_refusals_name_the_reason(shop: Client, clock: FakeClock) -> None:
     r = await _buy(c, rid, lid, "u4", "h", sku)
     assert r.status_code == 409 and r.json()["error"]["code"] == "room_ended"
     r = await _buy(c, rid, lid, "u1", "b", sku, qty=2)  # a retry still answers after the room ended
-    assert r.status_code == 200
+    assert r.status_code == 201 and r.headers["Idempotent-Replayed"] == "true"
     for who in (("st-a", Role.VIEWER), STAFF):
         r = await c.call("PUT", f"/rooms/{rid}/listings/{lid}/stock", who, json={"stock": 5})
         assert r.status_code in (403, 409)
@@ -302,7 +306,8 @@ async def test_concurrent_twins_with_one_key_make_one_order(shop: Client) -> Non
     c = shop
     _w, rid, lid, sku = await _sale(c, stock=10, limit=None)
     answers = await asyncio.gather(*(_buy(c, rid, lid, "u1", "same-key", sku, qty=2) for _ in range(8)))
-    assert {a.status_code for a in answers} <= {200, 201}
+    assert {a.status_code for a in answers} == {201}
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 7  # one made it
     assert len({a.json()["id"] for a in answers}) == 1
     stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
     assert stock["sold"] == 2  # the twins that lost gave their units back
@@ -320,7 +325,7 @@ async def test_a_retry_is_answered_even_after_redis_lost_the_sale(
         r = Redis.from_url(backend[1]["redis_url"])
         await r.delete(*[k async for k in r.scan_iter(f"{backend[1]['redis_prefix']}:*")])
         await r.aclose()
-    again = await ok(await _buy(c, rid, lid, "u1", "k1", sku))  # rebuilt from the orders, marks too
+    again = await ok(await _buy(c, rid, lid, "u1", "k1", sku), 201)  # rebuilt from the orders, marks too
     assert again["id"] == order["id"]
     r2 = await _buy(c, rid, lid, "u1", "k2", sku)  # and the limit still counts the order
     assert r2.status_code == 409 and r2.json()["error"]["code"] == "limit_reached"
