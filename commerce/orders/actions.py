@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -12,7 +13,9 @@ from commerce.core.errors import InvalidInput, NotFound
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders.machine import Actor, check_move
 from commerce.orders.models import HOLDING, Allotment, Order, OrderStatus
-from commerce.orders.stock import Counters, SaleConfig
+from commerce.orders.stock import Counters, SaleConfig, StockLedger
+
+MAX_UNITS = 10_000_000  # units one allotment may hold
 
 
 def config_of(a: Allotment) -> SaleConfig:
@@ -28,6 +31,30 @@ async def held(session: AsyncSession, sale_id: int) -> Counters:
     )
     users = {u: int(n) for u, n in rows}
     return Counters(sum(users.values()), users)
+
+
+async def units_left(session: AsyncSession, ledger: StockLedger, sale_ids: Sequence[int]) -> dict[int, int]:
+    """Units each sale still has to sell: its total as ``session`` reads it, less the units the stock
+    ledger counts as taken (or, for a sale the ledger has lost, the units its orders hold). A sale
+    without an allotment has none."""
+    left = dict.fromkeys(sale_ids, 0)
+    if not sale_ids:
+        return left
+    totals = {
+        int(i): int(n)
+        for i, n in await session.execute(
+            select(Allotment.sale_id, Allotment.total).where(Allotment.sale_id.in_(sale_ids))
+        )
+    }
+    if not totals:
+        return left
+    taken = await ledger.sold(list(totals), session)
+    for sale_id, total in totals.items():
+        sold = taken.get(sale_id)
+        if sold is None:
+            sold = (await held(session, sale_id)).sold
+        left[sale_id] = max(0, total - sold)
+    return left
 
 
 async def set_allotment(
