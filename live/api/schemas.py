@@ -327,7 +327,7 @@ class ListingMoveIn(In):
 
 
 class ListingStatusIn(RootModel[Annotated[ListingOnSaleIn | ListingMoveIn, Field(discriminator="status")]]):
-    """A listing's move; only the move to ``on_sale`` may carry ``add_stock``."""
+    """A listing's move; only the move to on_sale may carry add_stock."""
 
     @property
     def status(self) -> ListingStatus:
