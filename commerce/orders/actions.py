@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -16,6 +17,7 @@ from commerce.orders.models import HOLDING, Allotment, Order, OrderStatus
 from commerce.orders.stock import Counters, SaleConfig, StockLedger
 
 MAX_UNITS = 10_000_000  # units one allotment may hold
+log = logging.getLogger("yellowcart.orders")
 
 
 def config_of(a: Allotment) -> SaleConfig:
@@ -35,8 +37,8 @@ async def held(session: AsyncSession, sale_id: int) -> Counters:
 
 async def units_left(session: AsyncSession, ledger: StockLedger, sale_ids: Sequence[int]) -> dict[int, int]:
     """Units each sale still has to sell: its total as ``session`` reads it, less the units the stock
-    ledger counts as taken (or, for a sale the ledger has lost, the units its orders hold). A sale
-    without an allotment has none."""
+    ledger counts as taken (or, for a sale the ledger has lost or while it cannot be reached, the units
+    its orders hold). A sale without an allotment has none."""
     left = dict.fromkeys(sale_ids, 0)
     if not sale_ids:
         return left
@@ -48,7 +50,11 @@ async def units_left(session: AsyncSession, ledger: StockLedger, sale_ids: Seque
     }
     if not totals:
         return left
-    taken = await ledger.sold(list(totals), session)
+    try:
+        taken = await ledger.sold(list(totals), session)
+    except Exception:  # the ledger cannot be reached (Redis down): what the orders hold is the truth
+        log.warning("stock ledger unreachable; units left read from the orders", extra={"sales": len(totals)})
+        taken = {}
     for sale_id, total in totals.items():
         sold = taken.get(sale_id)
         if sold is None:

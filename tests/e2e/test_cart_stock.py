@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from commerce.core.identity import Role
 from tests.e2e.buying import _buy, _sale
 from tests.e2e.channel import Viewer, serve
@@ -167,3 +169,20 @@ async def test_the_cart_and_the_snapshot_show_the_units_the_room_has_left(shop: 
     # one listing, as the status move answers it, says the same
     off = await ok(await _status(c, w.streamer, rid, lids[0], "off"))
     assert (off["status"], off["units_left"]) == ("off", 2)
+
+
+async def test_with_the_stock_ledger_unreachable_the_orders_say_what_is_left(
+    shop: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = shop
+    w, rid, lid, sku = await _sale(c, stock=3, limit=None)
+    await ok(await _buy(c, rid, lid, "u1", "k1", sku, qty=2), 201)
+    await ok(await _status(c, w.streamer, rid, lid, "off"))
+
+    async def unreachable(*args: Any, **kwargs: Any) -> dict[int, int]:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(c.services.orders.stock, "sold", unreachable)
+    assert (await _line(c, rid, lid))["units_left"] == 1
+    back = await ok(await _status(c, w.streamer, rid, lid, "on_sale"))
+    assert (back["status"], back["units_left"]) == ("on_sale", 1)
