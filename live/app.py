@@ -122,6 +122,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     payment = create_payment_provider(settings)
     sale_views = SaleViews(db)
+    stock = create_stock(settings.redis_url, db, prefix=settings.redis_prefix)
     hub.on_state = sale_views.forget  # a price or status change drops the cached view at once
 
     async def stream_event(event: StreamEvent) -> None:
@@ -142,10 +143,10 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         reactions=reactions,
         hub=hub,
         words=WordListCache(db),
-        snapshots=RoomSnapshots(db, max_age=settings.ws_snapshot_max_age_seconds),
+        snapshots=RoomSnapshots(db, stock, max_age=settings.ws_snapshot_max_age_seconds),
         orders=OrderService(
             db,
-            create_stock(settings.redis_url, db, prefix=settings.redis_prefix),
+            stock,
             clock,
             pay_minutes=settings.order_pay_minutes,
             auto_complete_days=settings.order_auto_complete_days,

@@ -13,6 +13,7 @@ from commerce.catalog.actions import ProductInput, SkuInput, create_product
 from commerce.core.database import Database
 from commerce.core.db import system_clock
 from commerce.core.identity import Principal, Role
+from commerce.orders.stock import StockLedger, create_stock
 from commerce.shops.actions import ShopDetails, add_member, apply_for_live, decide
 from commerce.shops.conditions import CONDITIONS_VERSION
 from commerce.shops.models import MemberRole, Shop
@@ -81,6 +82,7 @@ def _principal(label: str) -> Principal:
 async def seed_demo(settings: Settings) -> Demo:
     """Create the demo data once; a second run finds it and only issues fresh tokens."""
     db = Database(settings.database_url)
+    ledger = create_stock(settings.redis_url, db, prefix=settings.redis_prefix)
     tokens = TokenService(settings)
     try:
         async with db.transaction() as s:
@@ -89,8 +91,9 @@ async def seed_demo(settings: Settings) -> Demo:
                 room = await s.scalar(select(Room).where(Room.shop_id == shop.id).order_by(Room.id))
                 demo = Demo(shop.id, room.id if room else 0, [], [], created=False)
             else:
-                demo = await _create(s)
+                demo = await _create(s, ledger)
     finally:
+        await ledger.close()
         await db.dispose()
     for label, (uid, roles) in PEOPLE.items():
         demo.tokens[label] = (
@@ -100,7 +103,7 @@ async def seed_demo(settings: Settings) -> Demo:
     return demo
 
 
-async def _create(s: AsyncSession) -> Demo:
+async def _create(s: AsyncSession, ledger: StockLedger) -> Demo:
     operator, staff, streamer = (
         _principal("shop_operator"),
         _principal("platform_staff"),
@@ -138,9 +141,18 @@ async def _create(s: AsyncSession) -> Demo:
     listing_ids = []
     for pid, price in zip(product_ids, (15900, None, 9900), strict=True):
         listing_ids.append((await add_listing(s, streamer, room.id, pid, price, system_clock)).id)
+    # stock allotted to the room: a listing goes on sale ("grab now") only with units left
     for lid, (stock, limit) in zip(listing_ids, ((100, 2), (500, None), (50, 1)), strict=True):
         await configure_stock(
-            s, operator, room.id, lid, stock=stock, limit_per_user=limit, starts_at=None, clock=system_clock
+            s,
+            operator,
+            room.id,
+            lid,
+            stock=stock,
+            limit_per_user=limit,
+            starts_at=None,
+            clock=system_clock,
+            ledger=ledger,
         )
     return Demo(shop.id, room.id, product_ids, listing_ids)
 

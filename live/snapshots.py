@@ -1,4 +1,5 @@
-"""The database part of a room snapshot (room, cart, subscribers), shared by viewers who join together.
+"""The database part of a room snapshot (room, cart with the units left, subscribers), shared by viewers
+who join together.
 
 A thousand viewers joining in the same second would otherwise make a thousand identical reads. A view
 read at sequence ``n`` is good for a viewer as long as the hub has not delivered anything after ``n``
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from commerce.core.database import Database
+from commerce.orders.stock import StockLedger
 from live.api.views import listing_out, room_out, stream_out
 from live.cart.actions import cart
 from live.rooms.actions import get_room, subscriber_counts
@@ -31,9 +33,15 @@ class RoomView:
 
 class RoomSnapshots:
     def __init__(
-        self, db: Database, *, max_age: float = 2.0, monotonic: Callable[[], float] = time.monotonic
+        self,
+        db: Database,
+        ledger: StockLedger,
+        *,
+        max_age: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
+        self._ledger = ledger
         self.max_age = max_age
         self._now = monotonic
         self._shared: SharedReads[int, RoomView] = SharedReads()
@@ -53,14 +61,14 @@ class RoomSnapshots:
     async def _read(self, room_id: int) -> RoomView:
         async with self._db.read() as s:
             room = await get_room(s, room_id)
-            lines = await cart(s, room_id)
+            lines = await cart(s, room_id, self._ledger)
             subs = await subscriber_counts(s, [room_id])
             row, replays = await read_stream(s, room_id)
         stream = stream_out(row, replays) if row is not None else None
         return RoomView(
             seq=room.event_seq,
             room=room_out(room, subscribers=subs[room_id], stream=stream).model_dump(mode="json"),
-            cart=[listing_out(line, room.explaining_listing_id).model_dump(mode="json") for line in lines],
+            cart=[listing_out(line, room).model_dump(mode="json") for line in lines],
             read_at=self._now(),
         )
 

@@ -84,6 +84,12 @@ class PurchaseRefused(Conflict):
         self.code = reason
 
 
+class NoStockLeft(Conflict):
+    """A listing cannot go on sale: the room has no units of it left (none allotted, or all sold)."""
+
+    code = "no_stock_left"
+
+
 class Unavailable(DomainError):
     """A party we depend on (the payment provider) did not answer; retrying later is safe."""
 

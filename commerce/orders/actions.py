@@ -4,6 +4,8 @@ transaction, for whatever must follow them (sold out, back on sale, the "just bo
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -15,7 +17,10 @@ from commerce.core.outbox import record_event, record_user_event
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders.machine import Actor, check_move
 from commerce.orders.models import HOLDING, Allotment, Order, OrderStatus
-from commerce.orders.stock import Counters, SaleConfig
+from commerce.orders.stock import Counters, SaleConfig, StockLedger
+
+MAX_UNITS = 10_000_000  # units one allotment may hold
+log = logging.getLogger("yellowcart.orders")
 
 
 def config_of(a: Allotment) -> SaleConfig:
@@ -33,7 +38,7 @@ async def held(session: AsyncSession, sale_id: int) -> Counters:
     return Counters(sum(users.values()), users)
 
 
-async def units_left(session: AsyncSession, sale_id: int) -> int | None:
+async def units_unheld(session: AsyncSession, sale_id: int) -> int | None:
     """Units of the sale that no order holds, by the orders (the truth); None if it has no allotment."""
     total = await session.scalar(select(Allotment.total).where(Allotment.sale_id == sale_id))
     if total is None:
@@ -79,6 +84,34 @@ def _record_placed(session: AsyncSession, orders: list[Order]) -> None:
             },
             at=placed[-1].created_at,
         )
+
+
+async def units_left(session: AsyncSession, ledger: StockLedger, sale_ids: Sequence[int]) -> dict[int, int]:
+    """Units each sale still has to sell: its total as ``session`` reads it, less the units the stock
+    ledger counts as taken (or, for a sale the ledger has lost or while it cannot be reached, the units
+    its orders hold). A sale without an allotment has none."""
+    left = dict.fromkeys(sale_ids, 0)
+    if not sale_ids:
+        return left
+    totals = {
+        int(i): int(n)
+        for i, n in await session.execute(
+            select(Allotment.sale_id, Allotment.total).where(Allotment.sale_id.in_(sale_ids))
+        )
+    }
+    if not totals:
+        return left
+    try:
+        taken = await ledger.sold(list(totals), session)
+    except Exception:  # the ledger cannot be reached (Redis down): what the orders hold is the truth
+        log.warning("stock ledger unreachable; units left read from the orders", extra={"sales": len(totals)})
+        taken = {}
+    for sale_id, total in totals.items():
+        sold = taken.get(sale_id)
+        if sold is None:
+            sold = (await held(session, sale_id)).sold
+        left[sale_id] = max(0, total - sold)
+    return left
 
 
 async def set_allotment(

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import NoScriptError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders.stock import (
     INSUFFICIENT,
@@ -153,6 +155,15 @@ class RedisStock:
             int(sold),
             {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in users.items() if int(v)},
         )
+
+    async def sold(self, sale_ids: Sequence[int], session: AsyncSession | None = None) -> dict[int, int]:
+        if not sale_ids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for sale_id in sale_ids:
+                pipe.hget(self._keys(sale_id)[0], "sold")
+            got = await pipe.execute()
+        return {sale_id: int(n) for sale_id, n in zip(sale_ids, got, strict=True) if n is not None}
 
     def _mark(self, buyer_id: str, key: str) -> str:
         return f"{self._prefix}:orderkey:{buyer_id}:{key}"

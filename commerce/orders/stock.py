@@ -9,6 +9,7 @@ configuration (total, limit, start, open) lives in the database; a ledger mirror
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -70,6 +71,11 @@ class StockLedger(Protocol):
         ...
 
     async def counters(self, sale_id: int) -> Counters | None: ...
+
+    async def sold(self, sale_ids: Sequence[int], session: AsyncSession | None = None) -> dict[int, int]:
+        """Units taken of each sale the ledger knows (a sale it has no record of is left out). The
+        database ledger reads them in ``session`` when given (the caller's transaction)."""
+        ...
 
     async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
         """Remember (buyer, Idempotency-Key, order id) marks, if the ledger keeps them."""
@@ -227,6 +233,15 @@ class DatabaseStock:
                 )
             )
             return Counters(a.sold, {u: int(n) for u, n in rows})
+
+    async def sold(self, sale_ids: Sequence[int], session: AsyncSession | None = None) -> dict[int, int]:
+        if not sale_ids:
+            return {}
+        stmt = select(Allotment.sale_id, Allotment.sold).where(Allotment.sale_id.in_(sale_ids))
+        if session is not None:
+            return {int(i): int(n) for i, n in await session.execute(stmt)}
+        async with self._db.read() as s:
+            return {int(i): int(n) for i, n in await s.execute(stmt)}
 
     async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
         return None

@@ -26,20 +26,20 @@ TAGS = ["cart"]
 async def _cart(ctx: Ctx, room_id: int) -> CartOut:
     async with ctx.services.db.read() as s:
         room = await get_room(s, room_id)
-        lines = await actions.cart(s, room_id)
+        lines = await actions.cart(s, room_id, ctx.services.orders.stock)
     return CartOut(
         room_id=room.id,
         room_state=room.state,
         explaining_listing_id=room.explaining_listing_id,
-        listings=[listing_out(line, room.explaining_listing_id) for line in lines],
+        listings=[listing_out(line, room) for line in lines],
     )
 
 
 async def _listing(ctx: Ctx, room_id: int, listing_id: int) -> ListingOut:
     async with ctx.services.db.read() as s:
         room = await get_room(s, room_id)
-        line = await actions.listing_line(s, room_id, listing_id)
-    return listing_out(line, room.explaining_listing_id)
+        line = await actions.listing_line(s, room_id, listing_id, ctx.services.orders.stock)
+    return listing_out(line, room)
 
 
 @api.op(
@@ -76,17 +76,27 @@ async def add_listing(ctx: Ctx) -> ListingOut:
 @api.op(
     "POST",
     "/rooms/{room_id:int}/listings/{listing_id:int}/status",
-    summary="Flip a listing: pending -> on_sale (grab now) -> sold_out, or off",
+    summary="Flip a listing: pending -> on_sale (grab now, with units left; add_stock adds units in the "
+    "same move) -> sold_out, or off",
     tags=TAGS,
     body=ListingStatusIn,
     response=ListingOut,
 )
 async def set_listing_status(ctx: Ctx) -> ListingOut:
     body: ListingStatusIn = ctx.body
-    room_id, listing_id = ctx.path["room_id"], ctx.path["listing_id"]
-    async with ctx.services.db.transaction() as s:
-        await actions.set_status(s, ctx.user, room_id, listing_id, body.status, ctx.services.clock)
-    await ctx.services.reactions.settle()  # the stock ledger learns it (a reaction): the next buy sees it
+    room_id, listing_id, services = ctx.path["room_id"], ctx.path["listing_id"], ctx.services
+    async with services.db.transaction() as s:
+        await actions.set_status(
+            s,
+            ctx.user,
+            room_id,
+            listing_id,
+            body.status,
+            services.clock,
+            ledger=services.orders.stock,
+            add_stock=body.add_stock,
+        )
+    await services.reactions.settle()  # the stock ledger learns it (a reaction): the next buy sees it
     ctx.services.sale_views.forget(room_id)
     return await _listing(ctx, room_id, listing_id)
 
@@ -166,6 +176,6 @@ async def listing_history(ctx: Ctx) -> TransitionList:
     async with ctx.services.db.read() as s:
         room = await get_room(s, room_id)
         await require_room_reader(s, room, ctx.user)
-        await actions.listing_line(s, room_id, listing_id)
+        await actions.listing_line(s, room_id, listing_id, ctx.services.orders.stock)
         rows = await history(s, "listing", listing_id)
     return TransitionList(items=[TransitionOut.model_validate(r) for r in rows])

@@ -54,10 +54,12 @@ async def _move(ctx: Ctx, target: OrderStatus, **kw: Any) -> OrderOut:
 
 async def _stock_out(ctx: Ctx, a: Allotment) -> StockOut:
     counters = await ctx.services.orders.stock.counters(a.sale_id)
+    sold = counters.sold if counters is not None else a.sold
     return StockOut(
         listing_id=a.sale_id,
         stock=a.total,
-        sold=counters.sold if counters is not None else a.sold,
+        sold=sold,
+        units_left=max(0, a.total - sold),
         limit_per_user=a.limit_per_user,
         starts_at=a.starts_at,
         on_sale=a.open,
@@ -67,7 +69,8 @@ async def _stock_out(ctx: Ctx, a: Allotment) -> StockOut:
 @api.op(
     "PUT",
     "/rooms/{room_id:int}/listings/{listing_id:int}/stock",
-    summary="Set the units allotted to a listing, the per-buyer limit and the sale's start",
+    summary="Set the units allotted to a listing, the per-buyer limit and the sale's start (a listing on "
+    "sale left with no units turns sold_out)",
     tags=TAGS,
     body=StockIn,
     response=StockOut,

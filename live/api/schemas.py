@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from commerce.catalog.models import ProductStatus
 from commerce.core.money import MAX_MINOR
+from commerce.orders.actions import MAX_UNITS
 from commerce.orders.models import OrderStatus
 from commerce.shops.models import LiveStatus
 from live.cart.models import ListingStatus
@@ -303,8 +304,38 @@ class ListingIn(In):
     live_price_minor: Minor | None = None
 
 
-class ListingStatusIn(In):
-    status: ListingStatus
+class ListingOnSaleIn(In):
+    """Grab now: needs the room live and units left to sell in the room."""
+
+    status: Literal["on_sale"]
+    add_stock: (
+        Annotated[
+            int,
+            Field(
+                ge=1,
+                le=MAX_UNITS,
+                description="units added to the room's allotment in the same move (the allotment is "
+                "created if the listing has none), e.g. to put a sold-out listing back on sale",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class ListingMoveIn(In):
+    status: Literal["pending", "sold_out", "off"]
+
+
+class ListingStatusIn(RootModel[Annotated[ListingOnSaleIn | ListingMoveIn, Field(discriminator="status")]]):
+    """A listing's move; only the move to on_sale may carry add_stock."""
+
+    @property
+    def status(self) -> ListingStatus:
+        return ListingStatus(self.root.status)
+
+    @property
+    def add_stock(self) -> int | None:
+        return self.root.add_stock if isinstance(self.root, ListingOnSaleIn) else None
 
 
 class ListingPriceIn(In):
@@ -338,9 +369,15 @@ class ListingOut(Out):
     live_price_minor: int | None
     currency: str
     explaining: bool
+    units_left: int = Field(
+        description="units the room still has to sell (its allotment less what is sold; 0 if none is "
+        "allotted), read when the cart or snapshot was read"
+    )
     product: ProductSummary
     skus: list[SkuOut]
-    allowed_statuses: list[ListingStatus]
+    allowed_statuses: list[ListingStatus] = Field(
+        description="the moves the listing's table allows from its status (none once the room has ended)"
+    )
 
 
 class CartOut(Out):
@@ -552,7 +589,7 @@ class RoomAdminList(Out):
 
 
 class StockIn(In):
-    stock: Annotated[int, Field(ge=0, le=10_000_000, description="units allotted to this room")]
+    stock: Annotated[int, Field(ge=0, le=MAX_UNITS, description="units allotted to this room")]
     limit_per_user: Annotated[int, Field(ge=1, le=10_000)] | None = None
     starts_at: AwareDatetime | None = Field(None, description="sale start (a countdown until then)")
 
@@ -561,6 +598,7 @@ class StockOut(Out):
     listing_id: int
     stock: int
     sold: int
+    units_left: int = Field(description="units the room still has to sell")
     limit_per_user: int | None
     starts_at: datetime | None
     on_sale: bool

@@ -18,7 +18,7 @@ from live.api.schemas import (
 from live.cart.actions import CartLine
 from live.cart.transitions import LISTING
 from live.rooms.models import Room
-from live.rooms.transitions import ROOM
+from live.rooms.transitions import FINAL, ROOM
 from live.streaming.models import RoomReplay, RoomStream
 
 
@@ -102,7 +102,8 @@ def room_out(
     )
 
 
-def listing_out(line: CartLine, explaining_id: int | None) -> ListingOut:
+def listing_out(line: CartLine, room: Room) -> ListingOut:
+    """A listing as the cart shows it; once the room has ended no move is offered."""
     prices = [s.price_minor for s in line.skus] or [0]
     product = line.product
     return ListingOut(
@@ -113,7 +114,8 @@ def listing_out(line: CartLine, explaining_id: int | None) -> ListingOut:
         status=line.listing.status,
         live_price_minor=line.listing.live_price_minor,
         currency=line.listing.currency,
-        explaining=line.listing.id == explaining_id,
+        explaining=line.listing.id == room.explaining_listing_id,
+        units_left=line.units_left,
         product=ProductSummary(
             id=product.id,
             title=product.title,
@@ -124,5 +126,5 @@ def listing_out(line: CartLine, explaining_id: int | None) -> ListingOut:
             stock=sum(s.stock for s in line.skus),
         ),
         skus=[sku_out(s) for s in line.skus],
-        allowed_statuses=sorted(LISTING.allowed(line.listing.status)),
+        allowed_statuses=[] if room.state in FINAL else sorted(LISTING.allowed(line.listing.status)),
     )

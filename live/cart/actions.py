@@ -1,8 +1,11 @@
-"""Room cart actions: pin products, order them, flip their status, set the live price, explain one."""
+"""Room cart actions: pin products, order them, flip their status (going on sale needs units left, and may
+add them in the same move), set the live price, explain one; the cart as viewers see it, with the units
+the room has left of each listing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -11,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.catalog.actions import get_product, skus_of
 from commerce.catalog.models import Product, ProductStatus, Sku
 from commerce.core.db import Clock
-from commerce.core.errors import Conflict, InvalidInput, NotFound
+from commerce.core.errors import Conflict, InvalidInput, NoStockLeft, NotFound
 from commerce.core.identity import Principal
 from commerce.core.money import Money
 from commerce.core.transitions import record_transition
+from commerce.orders.actions import MAX_UNITS, set_allotment, units_left
 from commerce.orders.actions import set_open as set_sale_open
+from commerce.orders.models import Allotment
+from commerce.orders.stock import StockLedger
 from live.cart.models import Listing, ListingStatus
 from live.cart.transitions import LISTING
 from live.rooms.actions import actor_role, get_room, require_room_manager, room_event
@@ -32,6 +38,7 @@ class CartLine:
     listing: Listing
     product: Product
     skus: list[Sku]
+    units_left: int  # what the room still has to sell of it
 
 
 def _ensure_open(room: Room) -> None:
@@ -135,18 +142,44 @@ async def set_status(
     listing_id: int,
     target: ListingStatus,
     clock: Clock,
+    *,
+    ledger: StockLedger,
+    add_stock: int | None = None,
 ) -> Listing:
+    """Move a listing. Going on sale needs the room live and units left to sell in the room;
+    ``add_stock`` (only with a move to on_sale) adds units to the room's allotment in the same move,
+    creating it if the listing has none, so a sold-out listing can come back with more."""
     room = await get_room(session, room_id, for_update=True)
     member = await require_room_manager(session, room, actor)
     _ensure_open(room)
     listing = await _load(session, room_id, listing_id)
     LISTING.check(listing.status, target)
+    if add_stock is not None and target != ListingStatus.ON_SALE:
+        raise InvalidInput("add_stock goes with a move to on_sale", details={"field": "add_stock"})
     if target == ListingStatus.ON_SALE and room.state != RoomState.LIVE:
         raise Conflict(
             f"room {room.id} is {room.state}; a listing goes on sale only while the room is live",
             details={"room_state": room.state, "required_room_state": RoomState.LIVE},
         )
     now = clock()
+    role = actor_role(member)
+    restocked = await _add_units(session, room, listing, add_stock, now) if add_stock else None
+    if target == ListingStatus.ON_SALE:
+        left = (await units_left(session, ledger, [listing.id]))[listing.id]
+        if left <= 0:
+            raise NoStockLeft(
+                f"listing {listing.id} has no units left to sell in room {room.id}: allot stock "
+                "(PUT .../stock) or add it in the same move (add_stock)",
+                details={
+                    "listing_id": listing.id,
+                    "from": listing.status,
+                    "to": target,
+                    "units_left": 0,
+                    "allowed": sorted(LISTING.allowed(listing.status) - {ListingStatus.ON_SALE}),
+                },
+            )
+        if restocked is not None:
+            stock_event(session, room, restocked, left, role, now)
     previous = listing.status
     listing.status = target
     listing.updated_at = now
@@ -157,8 +190,9 @@ async def set_status(
         from_state=previous,
         to_state=target,
         actor_id=actor.user_id,
-        actor_role=actor_role(member),
+        actor_role=role,
         at=now,
+        reason=f"{add_stock} units added" if add_stock else None,
     )
     room_event(
         session,
@@ -172,6 +206,45 @@ async def set_status(
         room.explaining_listing_id = None
         room_event(session, room, "room.explaining", {"listing_id": None}, now)
     return listing
+
+
+async def _add_units(
+    session: AsyncSession, room: Room, listing: Listing, units: int, now: datetime
+) -> Allotment:
+    current = await session.get(Allotment, listing.id, with_for_update=True)
+    total = (current.total if current is not None else 0) + units
+    if total > MAX_UNITS:
+        raise Conflict(
+            f"an allotment holds at most {MAX_UNITS} units",
+            details={"field": "add_stock", "stock": total - units, "max": MAX_UNITS},
+        )
+    return await set_allotment(
+        session,
+        sale_id=listing.id,
+        shop_id=room.shop_id,
+        total=total,
+        limit_per_user=current.limit_per_user if current is not None else None,
+        starts_at=current.starts_at if current is not None else None,
+        now=now,
+    )
+
+
+def stock_event(session: AsyncSession, room: Room, a: Allotment, left: int, by: str, now: datetime) -> None:
+    """Tell the room a listing's allotment changed (``by``: the role of who changed it)."""
+    room_event(
+        session,
+        room,
+        "listing.stock",
+        {
+            "listing_id": a.sale_id,
+            "stock": a.total,
+            "units_left": left,
+            "limit_per_user": a.limit_per_user,
+            "starts_at": a.starts_at.isoformat() if a.starts_at else None,
+            "by": by,
+        },
+        now,
+    )
 
 
 async def set_live_price(
@@ -264,8 +337,8 @@ async def explain(
     return room
 
 
-async def cart(session: AsyncSession, room_id: int) -> list[CartLine]:
-    """The room's cart as viewers see it, in the streamer's order."""
+async def pinned(session: AsyncSession, room_id: int) -> list[tuple[Listing, Product]]:
+    """The room's listings with their products, in the streamer's order."""
     rows = (
         await session.execute(
             select(Listing, Product)
@@ -274,12 +347,19 @@ async def cart(session: AsyncSession, room_id: int) -> list[CartLine]:
             .order_by(Listing.position, Listing.id)
         )
     ).all()
+    return [(lst, p) for lst, p in rows]
+
+
+async def cart(session: AsyncSession, room_id: int, ledger: StockLedger) -> list[CartLine]:
+    """The room's cart as viewers see it, in the streamer's order, with the units the room has left."""
+    rows = await pinned(session, room_id)
     skus = await skus_of(session, [p.id for _, p in rows])
-    return [CartLine(listing=lst, product=p, skus=skus[p.id]) for lst, p in rows]
+    left = await units_left(session, ledger, [lst.id for lst, _ in rows])
+    return [CartLine(listing=lst, product=p, skus=skus[p.id], units_left=left[lst.id]) for lst, p in rows]
 
 
-async def listing_line(session: AsyncSession, room_id: int, listing_id: int) -> CartLine:
-    for line in await cart(session, room_id):
+async def listing_line(session: AsyncSession, room_id: int, listing_id: int, ledger: StockLedger) -> CartLine:
+    for line in await cart(session, room_id, ledger):
         if line.listing.id == listing_id:
             return line
     raise NotFound("listing", listing_id)

@@ -16,6 +16,8 @@ from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders import actions as orders
 from commerce.orders.machine import Actor
 from commerce.orders.models import Allotment, OrderDraft
+from commerce.orders.stock import StockLedger
+from live.cart.actions import stock_event
 from live.cart.models import Listing, ListingStatus
 from live.ordering.views import SaleView
 from live.rooms.actions import actor_role, get_room, require_room_manager, room_event
@@ -35,13 +37,18 @@ async def configure_stock(
     limit_per_user: int | None,
     starts_at: datetime | None,
     clock: Clock,
+    ledger: StockLedger,
 ) -> Allotment:
-    """The room's shop sets the units allotted to a listing, the per-buyer limit and the sale's start."""
+    """The room's shop sets the units allotted to a listing, the per-buyer limit and the sale's start.
+    A listing on sale that is left with no units turns sold_out in the same transaction."""
     room = await get_room(session, room_id, for_update=True)
     member = await require_room_manager(session, room, actor)
     if room.state in FINAL:
-        raise Conflict(f"room {room_id} is {room.state}; its cart can no longer change")
-    listing = await _listing(session, room_id, listing_id)
+        raise Conflict(
+            f"room {room_id} is {room.state}; its cart can no longer change",
+            details={"room_state": room.state},
+        )
+    listing = await _listing(session, room_id, listing_id, lock=True)
     now = clock()
     a = await orders.set_allotment(
         session,
@@ -53,19 +60,10 @@ async def configure_stock(
         now=now,
     )
     a.open = listing.status == ListingStatus.ON_SALE
-    room_event(
-        session,
-        room,
-        "listing.stock",
-        {
-            "listing_id": listing.id,
-            "stock": stock,
-            "limit_per_user": limit_per_user,
-            "starts_at": starts_at.isoformat() if starts_at else None,
-            "by": actor_role(member),
-        },
-        now,
-    )
+    left = (await orders.units_left(session, ledger, [listing.id]))[listing.id]
+    stock_event(session, room, a, left, actor_role(member), now)
+    if left <= 0:
+        await sold_out(session, room_id, listing_id, clock)
     return a
 
 
@@ -137,7 +135,7 @@ async def follow_stock(session: AsyncSession, room_id: int, listing_id: int, clo
     """Make the listing's status follow its stock as the orders hold it now: no unit left turns it sold
     out, units back after a sold-out flip of ours put it back on sale. Idempotent: run it again and
     nothing changes. Returns whether the listing flipped."""
-    left = await orders.units_left(session, listing_id)
+    left = await orders.units_unheld(session, listing_id)
     if left is None:
         return False
     if left <= 0:

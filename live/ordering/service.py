@@ -192,6 +192,7 @@ async def set_stock(
             limit_per_user=limit_per_user,
             starts_at=starts_at,
             clock=services.clock,
+            ledger=services.orders.stock,
         )
     await services.reactions.settle([LEDGER_MIRROR])
     return allotment

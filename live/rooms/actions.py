@@ -20,7 +20,8 @@ from commerce.core.transitions import record_transition
 from commerce.orders.models import Allotment
 from commerce.shops.actions import get_shop, membership
 from commerce.shops.models import MemberRole, ShopMember
-from live.cart.models import Listing
+from live.cart.models import Listing, ListingStatus
+from live.cart.transitions import LISTING
 from live.rooms.models import Room, RoomMinute, RoomState, RoomSubscription, StreamerFollow
 from live.rooms.transitions import FINAL, ROOM
 
@@ -90,6 +91,8 @@ async def _transition(
 ) -> None:
     previous = room.state
     ROOM.check(previous, target)
+    if target in FINAL:
+        await _close_listings(session, room, target, actor, role, now)
     room.state = target
     room.updated_at = now
     if target == RoomState.LIVE:
@@ -117,6 +120,47 @@ async def _transition(
         reason=reason,
     )
     room_event(session, room, "room.state", {"from": previous, "state": target, "reason": reason}, now)
+
+
+CLOSING = (ListingStatus.PENDING, ListingStatus.ON_SALE)  # what a room's end switches off
+
+
+async def _close_listings(
+    session: AsyncSession, room: Room, ending: RoomState, actor: Principal, role: str, now: datetime
+) -> None:
+    """A room that ends switches off its listings on sale or pending (sold out ones stay sold out), each
+    move recorded and told to the room before the room's own end, so a viewer reads every final status."""
+    listings = list(
+        await session.scalars(
+            select(Listing)
+            .where(Listing.room_id == room.id, Listing.status.in_(CLOSING))
+            .order_by(Listing.position, Listing.id)
+            .with_for_update()
+        )
+    )
+    reason = f"room {ending}"
+    for listing in listings:
+        previous = listing.status
+        LISTING.check(previous, ListingStatus.OFF)
+        listing.status, listing.updated_at = ListingStatus.OFF, now
+        await record_transition(
+            session,
+            entity="listing",
+            entity_id=listing.id,
+            from_state=previous,
+            to_state=ListingStatus.OFF,
+            actor_id=actor.user_id,
+            actor_role=role,
+            at=now,
+            reason=reason,
+        )
+        room_event(
+            session,
+            room,
+            "listing.status",
+            {"listing_id": listing.id, "from": previous, "status": ListingStatus.OFF, "reason": reason},
+            now,
+        )
 
 
 async def _ensure_not_live_elsewhere(session: AsyncSession, streamer_id: str, room_id: int | None) -> None:

@@ -13,7 +13,7 @@ from commerce.core.db import Clock
 from commerce.core.identity import Principal
 from commerce.core.transitions import TransitionRecord
 from commerce.orders.models import Order, OrderStatus
-from live.cart.actions import cart
+from live.cart.actions import pinned
 from live.cart.models import ListingStatus
 from live.rooms.actions import get_room, require_room_reader, subscriber_counts
 from live.rooms.models import RoomMinute, RoomState, StreamerFollow
@@ -78,8 +78,8 @@ class RoomReport:
 async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Clock) -> RoomReport:
     room = await get_room(session, room_id)
     await require_room_reader(session, room, actor)
-    lines = await cart(session, room_id)
-    ids = [line.listing.id for line in lines]
+    lines = await pinned(session, room_id)
+    ids = [listing.id for listing, _ in lines]
     on_sale: dict[int, int] = {}
     if ids:
         rows = await session.execute(
@@ -112,15 +112,15 @@ async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Cl
         subscriber_count=counts[room.id],
         listings=[
             ReportListing(
-                listing_id=line.listing.id,
-                product_id=line.product.id,
-                title=line.product.title,
-                status=line.listing.status,
-                live_price_minor=line.listing.live_price_minor,
-                currency=line.listing.currency,
-                times_on_sale=on_sale.get(line.listing.id, 0),
+                listing_id=listing.id,
+                product_id=product.id,
+                title=product.title,
+                status=listing.status,
+                live_price_minor=listing.live_price_minor,
+                currency=listing.currency,
+                times_on_sale=on_sale.get(listing.id, 0),
             )
-            for line in lines
+            for listing, product in lines
         ],
         kept_figures=(room.peak_viewers, room.unique_viewers, room.likes),
         danmaku=room.danmaku,

@@ -139,6 +139,13 @@ class LedgerWalk(RuleBasedStateMachine):
         assert counters is not None
         assert counters.sold == self.sold
         assert counters.users == {u: n for u, n in self.units.items() if n}
+        unknown = 10**12  # a sale the ledger has never heard of is left out
+        assert self.run(self.stock.sold([self.sale, unknown])) == {self.sale: self.sold}
+        assert self.run(self._units_left()) == {self.sale: self.total - self.sold, unknown: 0}
+
+    async def _units_left(self) -> dict[int, int]:
+        async with self.db.read() as s:
+            return await actions.units_left(s, self.stock, [self.sale, 10**12])
 
 
 @pytest.mark.parametrize("kind", ["database", "redis"])

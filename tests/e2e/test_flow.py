@@ -14,7 +14,7 @@ async def test_shop_application_to_live_room(client: Client) -> None:
     assert conditions["conditions"] and "accepted_conditions_version" in conditions["form_fields"]
 
     w = await qualified_shop(c)
-    room = await scheduled_room(c, w)
+    room = await scheduled_room(c, w, stock=20)
     rid = room["id"]
     assert room["state"] == "scheduled" and room["allowed_transitions"] == [
         "cancelled",
@@ -26,7 +26,7 @@ async def test_shop_application_to_live_room(client: Client) -> None:
     preview = await ok(await c.call("GET", f"/rooms/{rid}"))
     assert preview["title"] == "Evening live"
     cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
-    assert [x["status"] for x in cart["listings"]] == ["pending", "pending"]
+    assert [(x["status"], x["units_left"]) for x in cart["listings"]] == [("pending", 20), ("pending", 20)]
     for _ in range(2):
         sub = await ok(await c.call("PUT", f"/rooms/{rid}/subscription", VIEWER))
     assert sub == {"room_id": rid, "subscribed": True, "subscriber_count": 1}
@@ -53,6 +53,9 @@ async def test_shop_application_to_live_room(client: Client) -> None:
     c.services.clock.advance(minutes=90)  # type: ignore[attr-defined]
     ended = await ok(await c.call("POST", f"/rooms/{rid}/end", w.streamer))
     assert ended["state"] == "ended" and ended["allowed_transitions"] == []
+    # the end closed the cart: the sold-out listing stays so, the pending one is off; no move is offered
+    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
+    assert [(x["status"], x["allowed_statuses"]) for x in cart["listings"]] == [("sold_out", []), ("off", [])]
 
     report = await ok(await c.call("GET", f"/rooms/{rid}/report", w.operator))
     assert report["final"] and report["duration_seconds"] == 90 * 60
@@ -67,6 +70,11 @@ async def test_shop_application_to_live_room(client: Client) -> None:
     assert all(h["actor_id"] == w.streamer[0] for h in hist["items"])
     lhist = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/history", STAFF))
     assert [h["to_state"] for h in lhist["items"]] == ["pending", "on_sale", "sold_out"]
+    other = await ok(await c.call("GET", f"/rooms/{rid}/listings/{room['listing_ids'][1]}/history", STAFF))
+    assert [(h["to_state"], h["actor_id"], h["reason"]) for h in other["items"]] == [
+        ("pending", w.streamer[0], None),
+        ("off", w.streamer[0], "room ended"),
+    ]
 
 
 async def test_start_now_room_and_staff_force_end(client: Client) -> None:

@@ -53,7 +53,7 @@ async def _move_room(c: Client, w: ShopWorld, room_id: int, target: str) -> Any:
 
 
 async def _room_in(c: Client, w: ShopWorld, state: str) -> dict[str, Any]:
-    room = await scheduled_room(c, w)
+    room = await scheduled_room(c, w, stock=5)
     for step in ROOM_PATHS[state]:
         await ok(await _move_room(c, w, room["id"], step))
     return room

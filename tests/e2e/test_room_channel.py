@@ -33,7 +33,7 @@ async def ws_base(client: Client, request: pytest.FixtureRequest) -> AsyncIterat
 
 async def _live_room(c: Client) -> tuple[ShopWorld, dict[str, Any]]:
     w = await qualified_shop(c, products=2)
-    room = await scheduled_room(c, w)
+    room = await scheduled_room(c, w, stock=5)
     await ok(await c.call("POST", f"/rooms/{room['id']}/start", w.streamer))
     return w, room
 
@@ -54,7 +54,8 @@ async def test_snapshot_then_ordered_state_events_then_end(
         assert accepted("yellowcart_ws_accepted_total", {"path": path}) == 2
         snap = v1.snapshot
         assert snap["room"]["state"] == "live" and [x["id"] for x in snap["cart"]] == lids
-        assert snap["seq"] == 4  # created, two listings, live
+        assert snap["seq"] == 6  # created, two listings and their stock, live
+        assert [x["units_left"] for x in snap["cart"]] == [5, 5]
         base = snap["seq"]
         for status in ("on_sale", "sold_out", "on_sale", "off"):
             await ok(
@@ -82,8 +83,80 @@ async def test_snapshot_then_ordered_state_events_then_end(
         for v in (v1, v2):
             code = await v.closed()
             assert code == 4000
+            # the pending listing was switched off by the end, before the room's own event
+            assert [(e["kind"], e.get("listing_id"), e.get("status")) for e in v.state[5:]] == [
+                ("listing.status", lids[1], "off"),
+                ("room.state", None, None),
+            ]
             assert v.state[-1]["kind"] == "room.state" and v.state[-1]["state"] == "force_ended"
             assert v.state[-1]["reason"] == "rules"
+
+
+END_MOVES = {
+    "ended": ("POST", "/rooms/{rid}/end", "streamer", None),
+    "force_ended": ("POST", "/staff/rooms/{rid}/force-end", "staff", {"reason": "rules"}),
+    "cancelled": ("POST", "/rooms/{rid}/cancel", "streamer", {"reason": "changed plans"}),
+}
+
+
+@pytest.mark.parametrize("final", sorted(END_MOVES))
+async def test_a_rooms_end_closes_its_listings_and_every_viewer_reads_their_final_status(
+    client: Client, final: str
+) -> None:
+    """On sale and pending listings turn off in the end's own transaction (sold out ones stay): each move
+    is recorded and reaches every viewer as a listing.status event before the room's end and the 4000."""
+    c = client
+    w = await qualified_shop(c, products=4)
+    room = await scheduled_room(c, w, stock=3)
+    rid, lids = room["id"], room["listing_ids"]
+    expected = {lids[0]: "off", lids[1]: "off", lids[2]: "off", lids[3]: "off"}
+    if final != "cancelled":  # a live room: one on sale, one sold out, one switched off, one pending
+        await ok(await c.call("POST", f"/rooms/{rid}/start", w.streamer))
+        for lid, moves in ((lids[0], ["on_sale"]), (lids[1], ["on_sale", "sold_out"]), (lids[2], ["off"])):
+            for status in moves:
+                await ok(
+                    await c.call(
+                        "POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": status}
+                    )
+                )
+        expected[lids[1]] = "sold_out"
+    else:
+        await ok(
+            await c.call(
+                "POST", f"/rooms/{rid}/listings/{lids[2]}/status", w.streamer, json={"status": "off"}
+            )
+        )
+    method, path, who, body = END_MOVES[final]
+    actor = STAFF if who == "staff" else w.streamer
+    async with serve(c.services) as base, Viewer.connect(f"{base}/ws/rooms/{rid}") as v:
+        before = {x["id"]: x["status"] for x in v.snapshot["cart"]}
+        closing = [lid for lid in lids if before[lid] in ("pending", "on_sale")]
+        await ok(await c.call(method, path.format(rid=rid), actor, json=body))
+        assert await v.closed() == 4000
+        seqs = [e["seq"] for e in v.state]
+        assert seqs == list(range(v.snapshot["seq"] + 1, v.snapshot["seq"] + 1 + len(seqs)))  # no gap
+        assert [(e["kind"], e.get("listing_id"), e.get("from"), e.get("status")) for e in v.state] == [
+            *(("listing.status", lid, before[lid], "off") for lid in closing),
+            ("room.state", None, "scheduled" if final == "cancelled" else "live", None),
+        ]
+        assert v.state[-1]["state"] == final
+        assert all(e["reason"] == f"room {final}" for e in v.state[:-1])
+        # what the viewer applied is the cart the server now shows
+        seen = {**before, **{e["listing_id"]: e["status"] for e in v.state[:-1]}}
+    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
+    assert {x["id"]: x["status"] for x in cart["listings"]} == expected == seen
+    assert all(x["allowed_statuses"] == [] for x in cart["listings"])
+    for lid in closing:
+        hist = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/history", STAFF))
+        last = hist["items"][-1]
+        assert (last["from_state"], last["to_state"], last["actor_id"], last["reason"]) == (
+            before[lid],
+            "off",
+            actor[0],
+            f"room {final}",
+        )
+    for lid in lids:  # and nothing is sold any more: every allotment is closed
+        assert (await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock")))["on_sale"] is False
 
 
 async def test_chat_likes_and_counts(client: Client, ws_base: str) -> None:
@@ -346,7 +419,7 @@ async def test_viewers_joining_together_share_one_snapshot_read(client: Client) 
     w, room = await _live_room(c)
     rid, lid = room["id"], room["listing_ids"][0]
     now = [0.0]
-    snaps = RoomSnapshots(c.services.db, max_age=2.0, monotonic=lambda: now[0])
+    snaps = RoomSnapshots(c.services.db, c.services.orders.stock, max_age=2.0, monotonic=lambda: now[0])
     views = await asyncio.gather(*(snaps.view(rid, covering=0) for _ in range(50)))
     assert snaps.reads == 1 and all(v is views[0] for v in views)
     first = views[0]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from commerce.core.outbox import OutboxEvent
 from live.streaming.jobs import StreamJobs
+from tests.e2e.channel import Viewer, serve
 from tests.e2e.world import STAFF, VIEWER, ok, qualified_shop, scheduled_room
 from tests.media_support import room_client
 from tests.support import Client, FakeClock, make_services
@@ -142,6 +143,42 @@ async def test_a_drop_longer_than_the_grace_period_ends_the_room_and_refuses_the
     # and new credentials are not given for an ended room
     r = await c.call("POST", f"/rooms/{rid}/stream/credentials", w.streamer)
     assert r.status_code == 409, r.text
+
+
+async def test_the_sweep_ending_a_room_closes_its_listings_for_every_viewer(
+    c: Client, clock: FakeClock
+) -> None:
+    """The stream sweep's end is like any other: the listings on sale or pending turn off in the same
+    transaction (sold out ones stay), and a viewer reads each final status before the room's end."""
+    w = await qualified_shop(c, products=3)
+    room = await scheduled_room(c, w, stock=2)
+    rid, lids, name = room["id"], room["listing_ids"], f"room-{room['id']}"
+    key = key_of(await ok(await c.call("POST", f"/rooms/{rid}/stream/credentials", w.streamer)))
+    await ok(await callback(c, "publish", name, key))
+    for lid, status in ((lids[0], "on_sale"), (lids[1], "on_sale"), (lids[1], "sold_out")):
+        await ok(
+            await c.call("POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": status})
+        )
+    await c.services.relay.drain()
+    async with serve(c.services) as base, Viewer.connect(f"{base}/ws/rooms/{rid}") as v:
+        await ok(await callback(c, "publish_done", name, key))
+        clock.advance(seconds=GRACE + 1)
+        assert await StreamJobs(c.services).sweep_once() == [rid]
+        await c.services.relay.drain()
+        assert await v.closed() == 4000
+        got = [(e["kind"], e.get("listing_id"), e.get("status") or e.get("state")) for e in v.state]
+        assert got[:4] == [
+            ("stream.state", None, "interrupted"),
+            ("listing.status", lids[0], "off"),
+            ("listing.status", lids[2], "off"),
+            ("room.state", None, "ended"),
+        ]
+        # the stream's end is recorded after the room's, in the same transaction: the same frame or none
+        assert got[4:] in ([], [("stream.state", None, "ended")])
+    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
+    assert [x["status"] for x in cart["listings"]] == ["off", "sold_out", "off"]
+    hist = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lids[0]}/history", STAFF))
+    assert (hist["items"][-1]["to_state"], hist["items"][-1]["reason"]) == ("off", "room ended")
 
 
 async def test_wrong_and_expired_keys_are_refused(c: Client, clock: FakeClock) -> None:

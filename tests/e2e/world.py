@@ -101,7 +101,21 @@ def room_body(
     return body
 
 
-async def scheduled_room(c: Client, w: ShopWorld, *, listings: bool = True) -> dict[str, Any]:
+async def allot(
+    c: Client, w: ShopWorld, room_id: int, listing_id: int, stock: int, **extra: Any
+) -> dict[str, Any]:
+    """Allot ``stock`` units of a listing to the room (a listing goes on sale only with units left)."""
+    return await ok(
+        await c.call(
+            "PUT", f"/rooms/{room_id}/listings/{listing_id}/stock", w.operator, json={"stock": stock, **extra}
+        )
+    )
+
+
+async def scheduled_room(
+    c: Client, w: ShopWorld, *, listings: bool = True, stock: int | None = None
+) -> dict[str, Any]:
+    """A scheduled room with a listing per product; ``stock``: units allotted to each listing."""
     when = c.services.clock() + timedelta(hours=2)
     room = await ok(await c.call("POST", "/rooms", w.streamer, json=room_body(w.shop_id, at=when)), 201)
     if listings:
@@ -112,6 +126,8 @@ async def scheduled_room(c: Client, w: ShopWorld, *, listings: bool = True) -> d
                 201,
             )
             room["listing_ids"].append(lst["id"])
+            if stock is not None:
+                await allot(c, w, room["id"], lst["id"], stock)
     return room
 
 

@@ -13,7 +13,7 @@ async def test_http_changes_are_published_after_commit_in_order(client: Client) 
     c = client
     sub = c.services.bus.subscribe("room:")
     w = await qualified_shop(c)
-    room = await scheduled_room(c, w)
+    room = await scheduled_room(c, w, stock=5)
     rid, lid = room["id"], room["listing_ids"][0]
     await ok(await c.call("POST", f"/rooms/{rid}/start", w.streamer))
     await ok(
@@ -26,9 +26,13 @@ async def test_http_changes_are_published_after_commit_in_order(client: Client) 
     assert kinds == [
         ("room.created", "scheduled"),
         ("listing.added", "pending"),
+        ("listing.stock", None),
         ("listing.added", "pending"),
+        ("listing.stock", None),
         ("room.state", "live"),
         ("listing.status", "on_sale"),
+        ("listing.status", "off"),  # the room's end closes its listings first
+        ("listing.status", "off"),
         ("room.state", "force_ended"),
     ]
     assert all(e.stream == f"room:{rid}" for e in events)

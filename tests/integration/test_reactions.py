@@ -109,12 +109,12 @@ async def test_the_background_runner_retries_and_is_woken_by_commits(db: Databas
         async with asyncio.timeout(5):
             while len(rec.seen) < 1:
                 await asyncio.sleep(0.01)
-        assert await progress_of(db, "test-c") == 0  # it failed the first time
+        # it failed the first time (a wake that came meanwhile may already have retried it)
         await write(db, clock, "a")  # the next commit wakes it again: both are handled
         async with asyncio.timeout(5):
             while await progress_of(db, "test-c") != 2:
                 await asyncio.sleep(0.01)
-        assert rec.seen.count("a") >= 3
+        assert rec.seen.count("a") >= 3  # the failed first run, then both events
     finally:
         await r.stop()
 

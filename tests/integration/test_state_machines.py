@@ -1,7 +1,8 @@
 """Hypothesis state-machine test: random walks over rooms and listings through the HTTP API.
 
-A model of the room and listing tables predicts every answer (200 or 409 with the allowed moves);
-after every step the server's state and its recorded history must agree with the model.
+A model of the room and listing tables predicts every answer (200 or 409 with the allowed moves, or
+409 no_stock_left for the listing without stock); after every step the server's state and its recorded
+history must agree with the model.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from live.cart.models import ListingStatus
 from live.rooms.models import RoomState
-from tests.e2e.world import STAFF, ShopWorld, qualified_shop, scheduled_room
+from tests.e2e.world import STAFF, ShopWorld, allot, qualified_shop, scheduled_room
 from tests.support import Client, DatabaseTemplate, FakeClock, make_services
 
 # The model's own copy of the tables, written out so that a change to the server's tables is caught.
@@ -34,6 +35,7 @@ MODEL_LISTING: dict[str, set[str]] = {
     L.OFF: {L.PENDING, L.ON_SALE},
 }
 FINAL = {S.ENDED, S.FORCE_ENDED, S.CANCELLED}
+CLOSED_BY_THE_END = {L.PENDING, L.ON_SALE}  # a room's end switches these off
 
 ROOM_ACTIONS = {
     "start": RoomState.LIVE,
@@ -57,6 +59,8 @@ class RoomWalk(RuleBasedStateMachine):
         room = self.run(scheduled_room(self.c, self.world))
         self.room_id: int = room["id"]
         self.listing_ids: list[int] = room["listing_ids"]
+        self.stocked = self.listing_ids[0]  # the first has units allotted to the room; the second none
+        self.run(allot(self.c, self.world, self.room_id, self.stocked, 5))
         self.room_state = RoomState.SCHEDULED
         self.listings = {lid: ListingStatus.PENDING for lid in self.listing_ids}
         self.moves = {"room": 1, **{f"listing{lid}": 1 for lid in self.listing_ids}}
@@ -85,6 +89,11 @@ class RoomWalk(RuleBasedStateMachine):
             assert r.status_code == 200, r.text
             self.room_state = target
             self.moves["room"] += 1
+            if target in FINAL:
+                for lid, status in self.listings.items():
+                    if status in CLOSED_BY_THE_END:
+                        self.listings[lid] = ListingStatus.OFF
+                        self.moves[f"listing{lid}"] += 1
         else:
             assert r.status_code == 409, r.text
             err = r.json()["error"]
@@ -113,6 +122,9 @@ class RoomWalk(RuleBasedStateMachine):
             )
         elif target == ListingStatus.ON_SALE and self.room_state != RoomState.LIVE:
             assert r.status_code == 409 and body["error"]["details"]["required_room_state"] == "live"
+        elif target == ListingStatus.ON_SALE and lid != self.stocked:
+            assert r.status_code == 409 and body["error"]["code"] == "no_stock_left", r.text
+            assert body["error"]["details"]["units_left"] == 0
         else:
             assert r.status_code == 200, r.text
             assert body["status"] == target
@@ -127,6 +139,11 @@ class RoomWalk(RuleBasedStateMachine):
         hist = self.run(self.c.call("GET", f"/rooms/{self.room_id}/history", STAFF)).json()["items"]
         assert len(hist) == self.moves["room"]
         assert all(a["to_state"] == b["from_state"] for a, b in itertools.pairwise(hist))
+        for lid in self.listing_ids:
+            path = f"/rooms/{self.room_id}/listings/{lid}/history"
+            moves = self.run(self.c.call("GET", path, STAFF)).json()["items"]
+            assert len(moves) == self.moves[f"listing{lid}"] and moves[-1]["to_state"] == self.listings[lid]
+            assert all(a["to_state"] == b["from_state"] for a, b in itertools.pairwise(moves))
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
