@@ -130,8 +130,9 @@ async def test_a_failed_order_write_returns_the_stock(shop: Client, monkeypatch:
 
     monkeypatch.setattr(order_actions, "write_order", broken_write)
     monkeypatch.setattr(order_actions, "write_orders", broken_writes)
-    with pytest.raises(ConnectionResetError):
-        await _buy(c, rid, lid, "u1", "k1", sku, qty=2)
+    r = await _buy(c, rid, lid, "u1", "k1", sku, qty=2)
+    assert r.status_code == 503 and int(r.headers["Retry-After"]) >= 1  # not a 500: try again
+    assert r.json()["error"]["details"]["reason"] == "connection_failed"
     monkeypatch.undo()
     stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
     assert stock["sold"] == 0  # the deducted units came back
