@@ -82,6 +82,9 @@ def _upsert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+_Pending = tuple[tuple[int, str, int, datetime], "asyncio.Future[Take]"]  # (sale, buyer, qty, now)
+
+
 class _Refused(Exception):
     def __init__(self, take: Take) -> None:
         self.take = take
@@ -95,7 +98,7 @@ class DatabaseStock:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[tuple[tuple[int, str, int, datetime], asyncio.Future[Take]]] = []
+        self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
@@ -112,16 +115,25 @@ class DatabaseStock:
         await asyncio.sleep(0)
         while self._pending:
             batch, self._pending = self._pending[: self.BATCH], self._pending[self.BATCH :]
-            answers: list[Take] = []
+
+            async def take_all(s: AsyncSession, batch: list[_Pending] = batch) -> list[Take]:
+                answers: list[Take] = []
+                for (sale_id, user_id, qty, now), _ in batch:
+                    try:
+                        async with s.begin_nested():
+                            answers.append(await self._take(s, sale_id, user_id, qty, now))
+                    except _Refused as refused:  # the savepoint rolled back this take only
+                        answers.append(refused.take)
+                return answers
+
             try:
-                async with self._db.transaction() as s:
-                    for (sale_id, user_id, qty, now), _ in batch:
-                        try:
-                            async with s.begin_nested():
-                                answers.append(await self._take(s, sale_id, user_id, qty, now))
-                        except _Refused as refused:  # the savepoint rolled back this take only
-                            answers.append(refused.take)
-            except BaseException as exc:  # the batch did not commit: nothing was taken
+                # all of a batch's work is in its transaction: a connection lost before the commit is
+                # retried on a fresh one
+                answers = await self._db.run(take_all)
+            except BaseException as exc:
+                # not committed (nothing taken), or the commit's outcome is unknown: then units may
+                # be taken with no order behind them, the safe direction (never an oversell), and
+                # reconciliation gives them back
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
@@ -170,31 +182,35 @@ class DatabaseStock:
                 AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.user_id == user_id
             )
         )
-        if not a.open:
-            return Take(False, left, NOT_OPEN, user_units=units or 0)
+        if not a.open:  # a sale closed because its last unit went is sold out, not "not on sale"
+            return Take(False, max(left, 0), SOLD_OUT if left <= 0 else NOT_OPEN, user_units=units or 0)
         if a.starts_at is not None and a.starts_at > now:
             wait = (a.starts_at - now).total_seconds()
             return Take(False, left, NOT_STARTED, seconds_to_start=wait, user_units=units or 0)
         return Take(False, left, SOLD_OUT if left <= 0 else INSUFFICIENT, user_units=units or 0)
 
     async def give_back(self, sale_id: int, user_id: str, qty: int) -> int:
-        async with self._db.transaction() as s:
-            left = (
-                await s.execute(
-                    update(Allotment)
-                    .where(Allotment.sale_id == sale_id)
-                    .values(sold=Allotment.sold - qty)
-                    .returning(Allotment.total - Allotment.sold)
-                    .execution_options(synchronize_session=False)
-                )
-            ).scalar_one()
+        """Its work is in its transaction, so a connection lost before the commit is retried once; a
+        lost commit is not (the units might come back twice): reconciliation settles it."""
+        return await self._db.run(lambda s: self._give_back(s, sale_id, user_id, qty))
+
+    async def _give_back(self, s: AsyncSession, sale_id: int, user_id: str, qty: int) -> int:
+        left = (
             await s.execute(
-                update(AllotmentBuyer)
-                .where(AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.user_id == user_id)
-                .values(units=AllotmentBuyer.units - qty)
+                update(Allotment)
+                .where(Allotment.sale_id == sale_id)
+                .values(sold=Allotment.sold - qty)
+                .returning(Allotment.total - Allotment.sold)
                 .execution_options(synchronize_session=False)
             )
-            return int(left)
+        ).scalar_one()
+        await s.execute(
+            update(AllotmentBuyer)
+            .where(AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.user_id == user_id)
+            .values(units=AllotmentBuyer.units - qty)
+            .execution_options(synchronize_session=False)
+        )
+        return int(left)
 
     async def configure(self, config: SaleConfig, counters: Counters | None = None) -> None:
         if counters is None:
