@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.database import Database
-from commerce.orders.models import Allotment, AllotmentBuyer
+from commerce.orders.models import Allotment, AllotmentBuyer, Order
 
 # why a take was refused
 NOT_OPEN = "not_on_sale"
@@ -55,7 +55,7 @@ class Counters:
 
 
 class StockLedger(Protocol):
-    keeps_marks: bool  # whether the ledger remembers each order's Idempotency-Key (see ``remember``)
+    keeps_marks: bool  # whether ``take`` answers a retry of an order from its Idempotency-Key
 
     async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
         """Take units; with ``key`` a ledger that keeps marks first answers a retry (``order_id``)."""
@@ -82,7 +82,13 @@ def _upsert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-_Pending = tuple[tuple[int, str, int, datetime], "asyncio.Future[Take]"]  # (sale, buyer, qty, now)
+_Pending = tuple[
+    tuple[int, str, int, datetime, str | None], "asyncio.Future[Take]"
+]  # sale, buyer, qty, now, key
+
+
+async def _order_with_key(s: AsyncSession, buyer_id: str, key: str) -> int | None:
+    return await s.scalar(select(Order.id).where(Order.buyer_id == buyer_id, Order.idempotency_key == key))
 
 
 class _Refused(Exception):
@@ -91,9 +97,11 @@ class _Refused(Exception):
 
 
 class DatabaseStock:
-    """Counters in the ``sale_allotments`` rows; a take is one short write transaction."""
+    """Counters in the ``sale_allotments`` rows; a take is one short write transaction. The orders
+    table is its key mark: a take with a key that already made an order answers with that order, read
+    in the take's own (batched) transaction, so a first attempt costs no database read of its own."""
 
-    keeps_marks = False
+    keeps_marks = True
     BATCH = 100
 
     def __init__(self, db: Database) -> None:
@@ -106,7 +114,7 @@ class DatabaseStock:
         fsync); each runs in its own savepoint, so a refused take undoes only itself. A caller hears
         its answer once the batch has committed."""
         future: asyncio.Future[Take] = asyncio.get_running_loop().create_future()
-        self._pending.append(((sale_id, user_id, qty, now), future))
+        self._pending.append(((sale_id, user_id, qty, now, key), future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await asyncio.shield(future)
@@ -118,7 +126,11 @@ class DatabaseStock:
 
             async def take_all(s: AsyncSession, batch: list[_Pending] = batch) -> list[Take]:
                 answers: list[Take] = []
-                for (sale_id, user_id, qty, now), _ in batch:
+                for (sale_id, user_id, qty, now, key), _ in batch:
+                    order_id = None if key is None else await _order_with_key(s, user_id, key)
+                    if order_id is not None:  # a retry: the order this key made
+                        answers.append(Take(False, 0, order_id=order_id))
+                        continue
                     try:
                         async with s.begin_nested():
                             answers.append(await self._take(s, sale_id, user_id, qty, now))
