@@ -66,7 +66,9 @@ def build_api() -> Api:
 
 
 def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
-    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    db = Database(
+        settings.database_url, pool_size=settings.db_pool_size, wait_seconds=settings.db_wait_seconds
+    )
     metrics = Metrics()
     bus = LocalBus()
     broker = create_broker(

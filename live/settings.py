@@ -23,7 +23,16 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///./var/yellowcart.db", description="SQLite file or postgresql:// URL")
     redis_url: str | None = Field(None, description="Redis URL; unset means the in-process broker")
     redis_prefix: str = Field("yc", pattern=r"^[A-Za-z0-9_.\-]{1,32}$", description="namespace of Redis keys")
-    db_pool_size: int = Field(10, ge=1, le=200)
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="database connections kept open; as many again may open under load"
+    )
+    db_wait_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        description="how long a request waits for a database connection (on SQLite also for the write "
+        "lock) before it is answered 503 with Retry-After",
+    )
 
     jwt_algorithm: Literal["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"] = "HS256"
     jwt_secret: str | None = Field(None, description="shared secret for HS* tokens")

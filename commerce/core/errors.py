@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -91,6 +92,38 @@ class NoStockLeft(Conflict):
 
 
 class Unavailable(DomainError):
-    """A party we depend on (the payment provider) did not answer; retrying later is safe."""
+    """A party we depend on (the database, the payment provider) cannot answer now; retrying later is
+    safe. ``retry_after`` is the whole seconds a client should wait (the edge sends it as Retry-After)."""
 
     code = "unavailable"
+
+    def __init__(
+        self, message: str, *, retry_after: float = 1, details: Mapping[str, Any] | None = None
+    ) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(message, details={**(details or {}), "retry_after": self.retry_after})
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database could not take the work in time. ``reason``: ``pool_exhausted`` (no connection
+    free within the wait), ``database_busy`` (SQLite's write lock not free within the wait),
+    ``connection_lost`` (the connection dropped before the commit, so nothing was written) or
+    ``commit_unknown`` (see ``CommitUnknown``)."""
+
+    code = "database_unavailable"
+
+    def __init__(self, reason: str, message: str, *, retry_after: float = 1) -> None:
+        super().__init__(message, retry_after=retry_after, details={"reason": reason})
+        self.reason = reason
+
+
+class CommitUnknown(DatabaseUnavailable):
+    """The connection dropped while the commit was on its way: the work may or may not have been
+    written. Never retried blindly; a retry with the same Idempotency-Key finds out."""
+
+    def __init__(self, *, retry_after: float = 1) -> None:
+        super().__init__(
+            "commit_unknown",
+            "the database connection dropped during the commit; retry with the same Idempotency-Key",
+            retry_after=retry_after,
+        )

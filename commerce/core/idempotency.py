@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commerce.core.database import Database
@@ -69,21 +70,24 @@ async def claim(
         )
         if row is not None:
             return _check(row, request_hash)
-    try:
-        async with db.transaction() as s:
-            s.add(
-                IdempotencyKey(
-                    user_id=user_id,
-                    key=key,
-                    method=method,
-                    path=path[:500],
-                    request_hash=request_hash,
-                    status_code=None,
-                    response=None,
-                    created_at=now,
-                    completed_at=None,
-                )
+
+    async def insert(s: AsyncSession) -> None:
+        s.add(
+            IdempotencyKey(
+                user_id=user_id,
+                key=key,
+                method=method,
+                path=path[:500],
+                request_hash=request_hash,
+                status_code=None,
+                response=None,
+                created_at=now,
+                completed_at=None,
             )
+        )
+
+    try:
+        await db.run(insert)  # a connection lost before the commit is retried once
     except IntegrityError:  # a concurrent twin claimed it first: answer as it will
         async with db.read() as s:
             row = await s.scalar(
@@ -95,20 +99,22 @@ async def claim(
 
 
 async def complete(db: Database, *, user_id: str, key: str, answer: StoredAnswer, now: datetime) -> None:
-    async with db.transaction() as s:
-        await s.execute(
+    await db.run(
+        lambda s: s.execute(
             update(IdempotencyKey)
             .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
             .values(status_code=answer.status_code, response=answer.body, completed_at=now)
         )
+    )
 
 
 async def release(db: Database, *, user_id: str, key: str) -> None:
-    async with db.transaction() as s:
-        await s.execute(
+    await db.run(
+        lambda s: s.execute(
             delete(IdempotencyKey).where(
                 IdempotencyKey.user_id == user_id,
                 IdempotencyKey.key == key,
                 IdempotencyKey.status_code.is_(None),
             )
         )
+    )

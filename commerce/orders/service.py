@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from commerce.core import failpoints
 from commerce.core.database import Database
 from commerce.core.db import Clock
-from commerce.core.errors import IdempotencyMismatch, PurchaseRefused
+from commerce.core.errors import CommitUnknown, DatabaseUnavailable, IdempotencyMismatch, PurchaseRefused
 from commerce.orders import actions
 from commerce.orders.machine import Actor
 from commerce.orders.models import Allotment, Order, OrderDraft, OrderStatus
@@ -198,32 +199,71 @@ class OrderService:
         await asyncio.sleep(0)  # winners answered in the same loop turn join this batch
         while self._batch:
             batch, self._batch = self._batch[:BATCH], self._batch[BATCH:]
+            drafts = [draft for draft, _, _ in batch]
             try:
-                async with self.db.transaction() as s:
-                    await actions.write_orders(s, [draft for draft, _, _ in batch])
-            except BaseException:
-                # one bad order (a twin's duplicate key) must not fail the others: one by one
-                for draft, left, future in batch:
-                    try:
-                        async with self.db.transaction() as s:
-                            await actions.write_order(s, draft)
-                    except BaseException as exc:
+                # the batch's work is all in its transaction: a connection lost before the commit is
+                # retried once on a fresh one
+                await self.db.run(partial(actions.write_orders, orders=drafts))
+            except DatabaseUnavailable as exc:
+                if isinstance(exc, CommitUnknown):
+                    await self._write_each(batch)  # find out which orders the lost commit wrote
+                else:  # nothing was written (no connection in time, lost twice): the units go back
+                    for draft, _, future in batch:
                         await self._give_back(draft.sale_id, draft.buyer_id, draft.quantity)
                         if not future.done():
                             future.set_exception(exc)
-                    else:
-                        if left == 0:
-                            failpoints.reached(failpoints.LAST_UNIT_COMMITTED)
-                        await self._remember([draft])
-                        if not future.done():
-                            future.set_result(draft)
+                continue
+            except BaseException:
+                # one bad order (a twin's duplicate key) must not fail the others: one by one
+                await self._write_each(batch)
                 continue
             if any(left == 0 for _, left, _ in batch):  # a test may crash here, before any reaction ran
                 failpoints.reached(failpoints.LAST_UNIT_COMMITTED)
-            await self._remember([draft for draft, _, _ in batch])
+            await self._remember(drafts)
             for draft, _, future in batch:
                 if not future.done():
                     future.set_result(draft)
+
+    async def _write_each(self, batch: list[tuple[Order, int, asyncio.Future[Order]]]) -> None:
+        for draft, left, future in batch:
+            try:
+                order = await self._write_one(draft)
+            except BaseException as exc:
+                if not isinstance(exc, CommitUnknown):  # surely not written: its units go back
+                    await self._give_back(draft.sale_id, draft.buyer_id, draft.quantity)
+                # else whether it was written is unknown: the units stay taken (never an oversell)
+                # and reconciliation gives them back if no order holds them
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if left == 0:
+                    failpoints.reached(failpoints.LAST_UNIT_COMMITTED)
+                await self._remember([order])
+                if not future.done():
+                    future.set_result(order)
+
+    async def _write_one(self, draft: Order) -> Order:
+        """Write one order. After a commit whose outcome is unknown (or a duplicate key) look first:
+        the order this very draft wrote is the answer; if it is not there, write again, once."""
+        for _ in range(2):
+            try:
+                await self.db.run(lambda s: actions.write_orders(s, [draft]))
+                return draft
+            except (CommitUnknown, IntegrityError) as exc:
+                try:
+                    async with self.db.read() as s:
+                        found = await actions.by_key(s, draft.buyer_id, draft.idempotency_key)
+                except Exception as lookup:
+                    raise CommitUnknown(retry_after=self.db.retry_after) from lookup
+                if found is not None and found.created_at == draft.created_at:
+                    return found  # a lost commit that was written after all: this draft's own order
+                if isinstance(exc, IntegrityError):
+                    raise  # a twin's order holds the key
+        raise DatabaseUnavailable(
+            "connection_lost",
+            "the order could not be written; try again shortly",
+            retry_after=self.db.retry_after,
+        )
 
     async def _remember(self, orders: list[Order]) -> None:
         try:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.database import Database
-from commerce.orders.models import Allotment, AllotmentBuyer
+from commerce.orders.models import Allotment, AllotmentBuyer, Order
 
 # why a take was refused
 NOT_OPEN = "not_on_sale"
@@ -56,7 +56,7 @@ class Counters:
 
 
 class StockLedger(Protocol):
-    keeps_marks: bool  # whether the ledger remembers each order's Idempotency-Key (see ``remember``)
+    keeps_marks: bool  # whether ``take`` answers a retry of an order from its Idempotency-Key
 
     async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
         """Take units; with ``key`` a ledger that keeps marks first answers a retry (``order_id``)."""
@@ -88,20 +88,31 @@ def _upsert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+_Pending = tuple[
+    tuple[int, str, int, datetime, str | None], "asyncio.Future[Take]"
+]  # sale, buyer, qty, now, key
+
+
+async def _order_with_key(s: AsyncSession, buyer_id: str, key: str) -> int | None:
+    return await s.scalar(select(Order.id).where(Order.buyer_id == buyer_id, Order.idempotency_key == key))
+
+
 class _Refused(Exception):
     def __init__(self, take: Take) -> None:
         self.take = take
 
 
 class DatabaseStock:
-    """Counters in the ``sale_allotments`` rows; a take is one short write transaction."""
+    """Counters in the ``sale_allotments`` rows; a take is one short write transaction. The orders
+    table is its key mark: a take with a key that already made an order answers with that order, read
+    in the take's own (batched) transaction, so a first attempt costs no database read of its own."""
 
-    keeps_marks = False
+    keeps_marks = True
     BATCH = 100
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[tuple[tuple[int, str, int, datetime], asyncio.Future[Take]]] = []
+        self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
@@ -109,7 +120,7 @@ class DatabaseStock:
         fsync); each runs in its own savepoint, so a refused take undoes only itself. A caller hears
         its answer once the batch has committed."""
         future: asyncio.Future[Take] = asyncio.get_running_loop().create_future()
-        self._pending.append(((sale_id, user_id, qty, now), future))
+        self._pending.append(((sale_id, user_id, qty, now, key), future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await asyncio.shield(future)
@@ -118,16 +129,29 @@ class DatabaseStock:
         await asyncio.sleep(0)
         while self._pending:
             batch, self._pending = self._pending[: self.BATCH], self._pending[self.BATCH :]
-            answers: list[Take] = []
+
+            async def take_all(s: AsyncSession, batch: list[_Pending] = batch) -> list[Take]:
+                answers: list[Take] = []
+                for (sale_id, user_id, qty, now, key), _ in batch:
+                    order_id = None if key is None else await _order_with_key(s, user_id, key)
+                    if order_id is not None:  # a retry: the order this key made
+                        answers.append(Take(False, 0, order_id=order_id))
+                        continue
+                    try:
+                        async with s.begin_nested():
+                            answers.append(await self._take(s, sale_id, user_id, qty, now))
+                    except _Refused as refused:  # the savepoint rolled back this take only
+                        answers.append(refused.take)
+                return answers
+
             try:
-                async with self._db.transaction() as s:
-                    for (sale_id, user_id, qty, now), _ in batch:
-                        try:
-                            async with s.begin_nested():
-                                answers.append(await self._take(s, sale_id, user_id, qty, now))
-                        except _Refused as refused:  # the savepoint rolled back this take only
-                            answers.append(refused.take)
-            except BaseException as exc:  # the batch did not commit: nothing was taken
+                # all of a batch's work is in its transaction: a connection lost before the commit is
+                # retried on a fresh one
+                answers = await self._db.run(take_all)
+            except BaseException as exc:
+                # not committed (nothing taken), or the commit's outcome is unknown: then units may
+                # be taken with no order behind them, the safe direction (never an oversell), and
+                # reconciliation gives them back
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
@@ -176,31 +200,35 @@ class DatabaseStock:
                 AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.user_id == user_id
             )
         )
-        if not a.open:
-            return Take(False, left, NOT_OPEN, user_units=units or 0)
+        if not a.open:  # a sale closed because its last unit went is sold out, not "not on sale"
+            return Take(False, max(left, 0), SOLD_OUT if left <= 0 else NOT_OPEN, user_units=units or 0)
         if a.starts_at is not None and a.starts_at > now:
             wait = (a.starts_at - now).total_seconds()
             return Take(False, left, NOT_STARTED, seconds_to_start=wait, user_units=units or 0)
         return Take(False, left, SOLD_OUT if left <= 0 else INSUFFICIENT, user_units=units or 0)
 
     async def give_back(self, sale_id: int, user_id: str, qty: int) -> int:
-        async with self._db.transaction() as s:
-            left = (
-                await s.execute(
-                    update(Allotment)
-                    .where(Allotment.sale_id == sale_id)
-                    .values(sold=Allotment.sold - qty)
-                    .returning(Allotment.total - Allotment.sold)
-                    .execution_options(synchronize_session=False)
-                )
-            ).scalar_one()
+        """Its work is in its transaction, so a connection lost before the commit is retried once; a
+        lost commit is not (the units might come back twice): reconciliation settles it."""
+        return await self._db.run(lambda s: self._give_back(s, sale_id, user_id, qty))
+
+    async def _give_back(self, s: AsyncSession, sale_id: int, user_id: str, qty: int) -> int:
+        left = (
             await s.execute(
-                update(AllotmentBuyer)
-                .where(AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.user_id == user_id)
-                .values(units=AllotmentBuyer.units - qty)
+                update(Allotment)
+                .where(Allotment.sale_id == sale_id)
+                .values(sold=Allotment.sold - qty)
+                .returning(Allotment.total - Allotment.sold)
                 .execution_options(synchronize_session=False)
             )
-            return int(left)
+        ).scalar_one()
+        await s.execute(
+            update(AllotmentBuyer)
+            .where(AllotmentBuyer.sale_id == sale_id, AllotmentBuyer.user_id == user_id)
+            .values(units=AllotmentBuyer.units - qty)
+            .execution_options(synchronize_session=False)
+        )
+        return int(left)
 
     async def configure(self, config: SaleConfig, counters: Counters | None = None) -> None:
         if counters is None:

@@ -20,6 +20,9 @@ local qty, now = tonumber(ARGV[2]), tonumber(ARGV[3])
 local left = total - sold
 local had = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if s[5] ~= '1' then
+  if left <= 0 then
+    return {-4, 0, had, 0}                              -- closed because it sold out
+  end
   return {-2, left, had, 0}                             -- not on sale
 end
 if starts > now then

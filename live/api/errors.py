@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.responses import JSONResponse
 
+from commerce.core.database import Database
 from commerce.core.errors import (
     Conflict,
     DomainError,
@@ -79,7 +82,33 @@ def error_body(exc: DomainError) -> dict[str, Any]:
 def domain_error_response(exc: DomainError) -> JSONResponse:
     status = status_for(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="yellowcart"'} if status == 401 else None
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status, exc.code, exc.message, _jsonable(exc.details), headers)
+
+
+def unavailable(exc: BaseException, db: Database) -> Unavailable | None:
+    """The 503 answer for a failure that means "try again shortly" (the database's pool exhausted, its
+    lock held past the wait or its connection lost; Redis unreachable or its pool exhausted; a
+    connection refused); None for anything else, which stays a 500 (a bug)."""
+    if isinstance(exc, Unavailable):
+        return exc
+    busy = db.unavailable(exc)
+    if busy is not None:
+        return busy
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return Unavailable(
+            "Redis (stock counters, room messages) is not answering; try again shortly",
+            retry_after=db.retry_after,
+            details={"reason": "redis_unavailable"},
+        )
+    if isinstance(exc, ConnectionError):
+        return Unavailable(
+            "a service this server depends on refused or dropped the connection; try again shortly",
+            retry_after=db.retry_after,
+            details={"reason": "connection_failed"},
+        )
+    return None
 
 
 def _jsonable(value: Any) -> Any:

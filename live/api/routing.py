@@ -25,7 +25,7 @@ from starlette.routing import Route
 from commerce.core import idempotency
 from commerce.core.errors import DomainError, InvalidInput, NotFound
 from commerce.core.identity import Principal, require_principal
-from live.api.errors import EdgeError, ErrorBody, domain_error_response, error_response
+from live.api.errors import EdgeError, ErrorBody, domain_error_response, error_response, unavailable
 from live.container import Services
 
 log = logging.getLogger("yellowcart.api")
@@ -135,7 +135,10 @@ class Api:
         by_path: dict[str, dict[str, Operation]] = {}
         for op in self.operations:
             by_path.setdefault(op.path, {})[op.method] = op
-        return [Route(path, _endpoint(ops), methods=list(ops)) for path, ops in by_path.items()]
+        return [
+            Route(path, _unavailable_as_503(_endpoint(ops)), methods=list(ops))
+            for path, ops in by_path.items()
+        ]
 
     def openapi(self, *, title: str, version: str, description: str = "") -> dict[str, Any]:
         models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
@@ -213,11 +216,21 @@ def _describe(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
             "description": _REASONS[code],
             "content": {"application/json": {"schema": error}},
         }
+    responses.setdefault("503", _UNAVAILABLE)
     out["responses"] = responses
     out["security"] = [{"bearer": []}] if op.auth == "user" else [{}, {"bearer": []}]
     return out
 
 
+_UNAVAILABLE = {
+    "description": "the database or Redis cannot take the request now (every connection busy for the "
+    "whole wait, a connection lost); nothing was done unless the body says commit_unknown: retry "
+    "after Retry-After seconds (with the same Idempotency-Key)",
+    "headers": {
+        "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
 _REASONS = {
     400: "malformed request (bad JSON)",
     401: "missing, invalid or expired token",
@@ -254,6 +267,26 @@ def _endpoint(ops: dict[str, Operation]) -> Callable[[Request], Awaitable[Respon
         return await _answer(op, ctx)
 
     return endpoint
+
+
+def _unavailable_as_503(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A database or Redis that cannot take the work now (pool exhausted, lock held past the wait,
+    connection lost) is a 503 with Retry-After and a JSON body naming the problem, never a 500."""
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Exception as exc:
+            services: Services = request.app.state.services
+            busy = unavailable(exc, services.db)
+            if busy is None:
+                raise
+            log.warning("answered 503: %s", busy.code, extra={"details": busy.details}, exc_info=exc)
+            return domain_error_response(busy)
+
+    return answer
 
 
 async def _answer(op: Operation, ctx: Ctx) -> Response:
@@ -317,6 +350,9 @@ async def _idempotent(op: Operation, ctx: Ctx, key: str) -> Response:
     except BaseException:
         await idempotency.release(db, user_id=user, key=key)
         raise
+    if response.status_code >= 500:  # "try again later" is not the answer to keep for this key
+        await idempotency.release(db, user_id=user, key=key)
+        return response
     body = bytes(response.body).decode() if response.body else ""
     await idempotency.complete(
         db, user_id=user, key=key, answer=idempotency.StoredAnswer(response.status_code, body), now=now()

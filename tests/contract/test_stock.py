@@ -97,8 +97,8 @@ class LedgerWalk(RuleBasedStateMachine):
     def take(self, user: str, qty: int) -> None:
         got = self.run(self.stock.take(self.sale, user, qty, NOW))
         left = self.total - self.sold
-        if not self.open:
-            expected = NOT_OPEN
+        if not self.open:  # a closed sale with nothing left was closed by its sell-out
+            expected = SOLD_OUT if left <= 0 else NOT_OPEN
         elif left <= 0:
             expected = SOLD_OUT
         elif qty > left:
