@@ -236,8 +236,10 @@ class RoomIn(In):
 
 
 class RoomPatch(In):
+    """Only the given fields change; null or absent leaves a field as it is."""
+
     title: Annotated[str, line(100)] | None = None
-    cover_url: Url | None = None
+    cover_url: Url | Literal[""] | None = Field(None, description='"" removes the cover (it reads null)')
     description: Annotated[str, para(1000)] | None = None
     scheduled_at: AwareDatetime | None = None
 
@@ -255,7 +257,7 @@ class RoomOut(Out):
     shop_id: int
     streamer_id: str
     title: str
-    cover_url: str
+    cover_url: str | None = Field(description="null: the room has no cover (yet)")
     description: str
     state: RoomState
     scheduled_at: datetime | None

@@ -175,7 +175,7 @@ async def create_room(session: AsyncSession, actor: Principal, data: RoomInput, 
         shop_id=shop.id,
         streamer_id=streamer_id,
         title=data.title,
-        cover_url=data.cover_url or "",
+        cover_url=data.cover_url or None,
         description=data.description,
         state=RoomState.SCHEDULED,
         scheduled_at=data.scheduled_at or now,
@@ -217,6 +217,7 @@ async def update_room(
     scheduled_at: datetime | None,
     clock: Clock,
 ) -> Room:
+    """Edit a scheduled room: None leaves a field as it is; an empty ``cover_url`` removes the cover."""
     room = await get_room(session, room_id, for_update=True)
     await require_room_manager(session, room, actor)
     if room.state != RoomState.SCHEDULED:
@@ -232,6 +233,8 @@ async def update_room(
         changed["scheduled_at"] = scheduled_at.isoformat()
     for name, value in (("title", title), ("cover_url", cover_url), ("description", description)):
         if value is not None:
+            if name == "cover_url" and value == "":
+                value = None  # an empty address clears the cover (the recording's snapshot may become it)
             setattr(room, name, value)
             changed[name] = value
     if changed:
