@@ -236,8 +236,13 @@ def create_app(
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        # a 405 keeps the routing's Allow header (RFC 9110: the methods the path accepts)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), {"path": request.url.path})
+        details = {"path": request.url.path}
+        if exc.status_code == 405:
+            details["method"] = request.method
+        headers = dict(exc.headers or {})
+        return error_response(exc.status_code, code, str(exc.detail), details, headers=headers)
 
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
@@ -249,7 +254,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *api.routes(),
         *media.routes,
-        WebSocketRoute("/ws/rooms/{room_id:int}", room_socket),
+        WebSocketRoute("/ws/rooms/{room_id}", room_socket),  # any id: a bad one gets the 4004 close,
     ]
     if services.sandbox is not None:  # the in-process sandbox's payment page and API, for a person to click
         routes.append(Mount(SANDBOX_MOUNT, app=sandbox_app(services.sandbox)))

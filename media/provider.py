@@ -142,6 +142,7 @@ class MediaProvider(Protocol):
 
 
 _STREAM = re.compile(r"^room-(\d{1,18})$")
+STREAM_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"  # what a provider accepts as a stream name
 
 
 def stream_for_room(room_id: int) -> str:

@@ -60,6 +60,7 @@ from aiortc.sdp import SessionDescription
 from commerce.core.errors import Conflict, InvalidInput, NotFound
 from media.keys import StreamKeys
 from media.provider import (
+    STREAM_NAME_PATTERN,
     CallbackRequest,
     EventSink,
     InvalidCallback,
@@ -75,7 +76,7 @@ from media.provider import (
 log = logging.getLogger(__name__)
 
 # a stream name may become part of a URL path; no ":" keeps push keys and play tokens apart
-_STREAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_STREAM_NAME = re.compile(STREAM_NAME_PATTERN)
 _MEDIA_KINDS = frozenset({"audio", "video"})
 # what aiortc raises for an offer it cannot take (its parser asserts on some malformed lines)
 _BAD_SDP = (ValueError, AssertionError, IndexError, KeyError, TypeError, InvalidAccessError)

@@ -54,7 +54,7 @@ def _check_skus(skus: Sequence[SkuInput], currency: str) -> None:
         Money(sku.price_minor, currency)  # validates range and currency
         key = attributes_key(sku.attributes)
         if key in seen:
-            raise InvalidInput(
+            raise Conflict(
                 "two SKUs have the same attributes", details={"field": f"skus[{i}].attributes", "key": key}
             )
         seen.add(key)

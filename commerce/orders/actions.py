@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.core.errors import InvalidInput, NotFound
+from commerce.core.errors import Conflict, NotFound
 from commerce.core.outbox import record_event, record_user_event
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders.machine import Actor, check_move
@@ -128,7 +128,7 @@ async def set_allotment(
     a = await session.get(Allotment, sale_id, with_for_update=True)
     holding = (await held(session, sale_id)).sold
     if total < holding:
-        raise InvalidInput(
+        raise Conflict(
             f"the stock cannot be set below the {holding} units already ordered",
             details={"field": "stock", "min": holding},
         )

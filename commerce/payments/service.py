@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -361,7 +361,14 @@ class PaymentService:
     async def reconcile_statement(self, day: date) -> StatementCheck:
         """Compare the provider's statement of ``day`` with our payments and refunds; every line that
         disagrees (unknown to us, another amount, not paid or refunded on our side) is flagged. Asking
-        again for the same day flags nothing twice."""
+        again for the same day flags nothing twice. A day (UTC) is checked only once it has ended: before
+        that its statement is not final (a conflict with the clock, not bad input)."""
+        ends_at = datetime.combine(day + timedelta(days=1), time.min, UTC)
+        if self.clock() < ends_at:
+            raise Conflict(
+                f"{day.isoformat()} has not ended yet: its statement is final from {ends_at.isoformat()}",
+                details={"field": "day", "day": day.isoformat(), "ends_at": ends_at.isoformat()},
+            )
         lines = self.provider.parse_statement(await self.provider.statement(day))
         problems: list[dict[str, Any]] = []
         matched = 0

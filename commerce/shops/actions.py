@@ -65,8 +65,10 @@ async def require_operator(session: AsyncSession, shop_id: int, actor: Principal
 
 
 def _check_conditions(details: ShopDetails) -> None:
+    """Accepting other conditions than the current ones (stale or unknown) conflicts with the platform's
+    state: 409 naming the current version, to read (GET /shops/live-conditions) and accept."""
     if details.accepted_conditions_version != CONDITIONS_VERSION:
-        raise InvalidInput(
+        raise Conflict(
             "the live-selling conditions must be accepted in their current version",
             details={"field": "accepted_conditions_version", "current": CONDITIONS_VERSION},
         )

@@ -29,7 +29,7 @@ from live.api.views import stream_out
 from live.container import Services
 from live.rooms import actions as rooms
 from live.streaming.service import read_stream
-from media.provider import CallbackRequest, stream_for_room
+from media.provider import STREAM_NAME_PATTERN, CallbackRequest, stream_for_room
 
 if TYPE_CHECKING:
     from media.webrtc import WebRTCProvider
@@ -251,7 +251,12 @@ def document(openapi: dict[str, Any]) -> None:
     """Add the WHIP/WHEP routes (SDP in and out, so not declared through ``Api``) to the OpenAPI document."""
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     sdp = {SDP: {"schema": {"type": "string"}}}
-    stream = {"name": "stream", "in": "path", "required": True, "schema": {"type": "string"}}
+    stream = {
+        "name": "stream",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": STREAM_NAME_PATTERN},
+    }
     session = {"name": "session", "in": "path", "required": True, "schema": {"type": "string"}}
     failures = {
         str(code): {"description": text, "content": error}

@@ -165,9 +165,9 @@ class StatementCheckOut(Out):
 
 @api.op(
     "POST",
-    "/staff/finance/statements/{day}/reconcile",
-    summary="Compare the provider's statement of a day (YYYY-MM-DD) with our payments and refunds; "
-    "each disagreement is flagged for finance once",
+    "/staff/finance/statements/{day:date}/reconcile",
+    summary="Compare the provider's statement of a day (YYYY-MM-DD, UTC) with our payments and refunds; "
+    "each disagreement is flagged for finance once; a day that has not ended yet is a 409",
     tags=TAGS,
     response=StatementCheckOut,
 )

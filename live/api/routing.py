@@ -8,16 +8,20 @@ produce the OpenAPI document, so what is served and what is documented cannot dr
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import math
 import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,7 +29,7 @@ from starlette.routing import Route
 from commerce.core import idempotency
 from commerce.core.errors import DomainError, InvalidInput, NotFound
 from commerce.core.identity import Principal, require_principal
-from live.api.errors import EdgeError, ErrorBody, domain_error_response, error_response, unavailable
+from live.api.errors import EdgeError, ErrorBody, domain_error_response, unavailable
 from live.container import Services
 
 log = logging.getLogger("yellowcart.api")
@@ -81,6 +85,11 @@ class Operation:
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
+
+    @property
+    def body_required(self) -> bool:
+        """A body whose fields are all optional may be left out: no body, empty or ``{}`` are alike."""
+        return self.body is not None and any(f.is_required() for f in self.body.model_fields.values())
 
 
 class Api:
@@ -147,32 +156,33 @@ class Api:
         for op in self.operations:
             if op.body is not None:
                 models.append((op.body, "validation"))
+            if op.query is not None:
+                models.append((op.query, "validation"))
             if op.response is not None:
                 models.append((op.response, "serialization"))
             models.extend((m, "serialization") for m in op.extra.values())
         refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
+        schemas: dict[str, Any] = defs.get("$defs", {})
         paths: dict[str, dict[str, Any]] = {}
         for op in self.operations:
-            paths.setdefault(op.openapi_path, {})[op.method.lower()] = _describe(op, refs)
+            paths.setdefault(op.openapi_path, {})[op.method.lower()] = _describe(op, refs, schemas)
         return {
             "openapi": "3.1.0",
             "info": {"title": title, "version": version, "description": description},
             "paths": paths,
             "components": {
-                "schemas": defs.get("$defs", {}),
+                "schemas": schemas,
                 "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             },
         }
 
 
-def _describe(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+def _describe(op: Operation, refs: dict[Any, dict[str, Any]], schemas: dict[str, Any]) -> dict[str, Any]:
     error = {"$ref": "#/components/schemas/ErrorBody"}
     out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": op.tags}
     params: list[dict[str, Any]] = []
     for name, conv in _PARAM.findall(op.path):
-        schema: dict[str, Any] = (
-            {"type": "integer", "minimum": 1, "maximum": MAX_ID} if conv == "int" else {"type": "string"}
-        )
+        schema: dict[str, Any] = _PATH_SCHEMAS.get(conv, {"type": "string"})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     if op.method != "GET" and op.auth == "user":
         params.append(
@@ -185,7 +195,8 @@ def _describe(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
             }
         )
     if op.query is not None:
-        qschema = op.query.model_json_schema(mode="validation")
+        # the query model's own schema, whose references point into components/schemas like the rest
+        qschema = schemas[refs[(op.query, "validation")]["$ref"].rsplit("/", 1)[1]]
         required = set(qschema.get("required", []))
         for name, prop in qschema.get("properties", {}).items():
             param = {"name": name, "in": "query", "required": name in required, "schema": prop}
@@ -196,7 +207,7 @@ def _describe(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
         out["parameters"] = params
     if op.body is not None:
         out["requestBody"] = {
-            "required": True,
+            "required": op.body_required,
             "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
         }
     ok: dict[str, Any] = {"description": "success"}
@@ -231,6 +242,28 @@ _UNAVAILABLE = {
     },
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
 }
+
+
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "date": {"type": "string", "format": "date"},
+}
+
+
+class _DateConvertor(Convertor[str]):
+    """``{day:date}``: a calendar date, YYYY-MM-DD, given to the handler as text (it checks the calendar)."""
+
+    regex = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("date", _DateConvertor())
+
 _REASONS = {
     400: "malformed request (bad JSON)",
     401: "missing, invalid or expired token",
@@ -371,19 +404,19 @@ async def _context(request: Request, op: Operation, services: Services) -> Ctx:
         require_principal(principal)
     ctx = Ctx(request=request, principal=principal, services=services, path=path)
     if op.body is not None:
-        ctx.raw_body = await _read_body(request, services.settings.max_body_bytes)
-        ctx.body = _parse_body(ctx.raw_body, op.body)
+        optional = not op.body_required
+        ctx.raw_body = await _read_body(request, services.settings.max_body_bytes, optional=optional)
+        ctx.body = _parse_body(ctx.raw_body, op.body, optional=optional)
     if op.query is not None:
         ctx.query = _parse_query(request, op.query)
     return ctx
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, *, optional: bool = False) -> bytes:
+    """The raw body, at most ``limit`` bytes of JSON; an optional body may be absent, whatever its type."""
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if ctype != "application/json" and not ctype.endswith("+json"):
-        raise EdgeError(
-            415, "unsupported_media_type", "request body must be application/json", {"content_type": ctype}
-        )
+    if ctype != "application/json" and not ctype.endswith("+json") and not optional:
+        raise _unsupported(ctype)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise EdgeError(413, "body_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
@@ -394,16 +427,64 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise EdgeError(413, "body_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
         chunks.append(chunk)
-    return b"".join(chunks)
+    raw = b"".join(chunks)
+    if optional and raw.strip() and ctype != "application/json" and not ctype.endswith("+json"):
+        raise _unsupported(ctype)
+    return raw
 
 
-def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
+def _unsupported(ctype: str) -> EdgeError:
+    return EdgeError(
+        415, "unsupported_media_type", "request body must be application/json", {"content_type": ctype}
+    )
+
+
+def _parse_body(raw: bytes, model: type[BaseModel], *, optional: bool = False) -> BaseModel:
     if not raw.strip():
+        if optional:
+            return model.model_validate({})
         raise EdgeError(400, "malformed_json", "a JSON request body is required")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
+        # JSON Schema's "integer" is any number without a fractional part (2.0 is one): read such
+        # numbers as integers and try again, so the server accepts what its document allows
+        integral = _integral_numbers(raw)
+        if integral is None:
+            raise _validation_error(exc) from None
+    try:
+        return model.model_validate_json(integral)
+    except ValidationError as exc:
         raise _validation_error(exc) from None
+
+
+_INTEGRAL_LIMIT = Decimal(2**64)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _integral_numbers(raw: bytes) -> bytes | None:
+    """The body again with every number written like ``2.0`` or ``2e3`` as an integer; None if it has none."""
+    found = False
+
+    def number(text: str) -> int | float:
+        nonlocal found
+        value = Decimal(text)
+        if value.is_finite() and value == value.to_integral_value() and abs(value) < _INTEGRAL_LIMIT:
+            found = True
+            return int(value)
+        result = float(text)
+        if not math.isfinite(result):
+            raise ValueError("number out of range")
+        return result
+
+    try:
+        data = json.loads(raw, parse_float=number, parse_constant=_no_constant)
+    except ValueError:
+        return None
+    return json.dumps(data, ensure_ascii=False).encode() if found else None
 
 
 def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
@@ -445,14 +526,4 @@ def _validation_error(exc: ValidationError, where: str = "body") -> EdgeError:
         "validation_error",
         f"invalid {where}: {first['field']}: {first['message']}",
         {"in": where, "errors": items},
-    )
-
-
-def not_found_response(request: Request, exc: Exception) -> Response:
-    return error_response(404, "not_found", f"no route for {request.url.path}", {"path": request.url.path})
-
-
-def method_not_allowed_response(request: Request, exc: Exception) -> Response:
-    return error_response(
-        405, "method_not_allowed", f"{request.method} is not allowed here", {"method": request.method}
     )

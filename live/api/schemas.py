@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StringConstraints, WithJsonSchema
 
 from commerce.catalog.models import ProductStatus
-from commerce.core.money import MAX_MINOR
+from commerce.core.money import CURRENCIES, MAX_MINOR
 from commerce.orders.actions import MAX_UNITS
 from commerce.orders.models import OrderStatus
 from commerce.shops.models import LiveStatus
@@ -16,15 +16,20 @@ from live.cart.models import ListingStatus
 from live.rooms.models import RoomState
 
 MAX_ID = 2**63 - 1
-_LINE = r"^[^\x00-\x1f\x7f]*$"  # one line: no control characters
+# Patterns spell their character classes out (no \s): the server's regex engine and every JSON Schema
+# validator then agree on exactly the same strings, so the document says what the server accepts.
+_CONTROL = r"\x00-\x1f\x7f"
+_SPACE = r"\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # other Unicode spaces
+_VISIBLE = f"[^{_CONTROL}{_SPACE}]"
+_LINE = f"^[^{_CONTROL}]*$"  # one line: no control characters
+_TRIMMED = f"{_VISIBLE}([^{_CONTROL}]*{_VISIBLE})?"  # ... that neither starts nor ends with a space
 _PARA = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # text: newlines and tabs allowed
 
 
 def line(max_length: int, min_length: int = 1) -> StringConstraints:
-    """One line of text: trimmed, no control characters."""
-    return StringConstraints(
-        strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=_LINE
-    )
+    """One line of text: no control characters, no space at either end (refused, not trimmed)."""
+    pattern = f"^{_TRIMMED}$" if min_length else f"^({_TRIMMED})?$"
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
 
 
 def para(max_length: int) -> StringConstraints:
@@ -34,9 +39,13 @@ def para(max_length: int) -> StringConstraints:
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Minor = Annotated[int, Field(ge=0, le=MAX_MINOR, description="amount in minor units (fen/cents)")]
-Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")]
+Url = Annotated[str, StringConstraints(max_length=500, pattern=f"^https?://{_VISIBLE}+$")]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    WithJsonSchema({"type": "string", "enum": sorted(CURRENCIES)}),
+]
 
 
 class In(BaseModel):
@@ -100,6 +109,20 @@ class ShopApplication(In):
 
 
 class ShopDecision(In):
+    """Rejecting and revoking need a reason (the document says so: anyOf)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"decision": {"enum": ["approve", "restore"]}}},
+                {
+                    "properties": {"decision": {"enum": ["reject", "revoke"]}, "reason": {"type": "string"}},
+                    "required": ["reason"],
+                },
+            ]
+        }
+    )
+
     decision: Literal["approve", "reject", "revoke", "restore"]
     reason: Annotated[str, line(500)] | None = None
 
@@ -150,13 +173,25 @@ class MemberList(Out):
 
 # --- catalog ----------------------------------------------------------------------------------
 
-AttrKey = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=_LINE)]
+AttrKeyPattern = _LINE
+AttrKey = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=AttrKeyPattern)]
 AttrValue = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_LINE)]
+
+
+def _attribute_map(schema: dict[str, Any]) -> None:
+    """pydantic writes a key pattern as patternProperties, which lets other keys through; say it as it is:
+    every key matches the key schema, every value the value schema."""
+    value_schema = next(iter(schema.pop("patternProperties").values()))
+    schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": AttrKeyPattern}
+    schema["additionalProperties"] = value_schema
 
 
 class SkuIn(In):
     attributes: dict[AttrKey, AttrValue] = Field(
-        default_factory=dict, max_length=5, description='e.g. {"colour": "red", "size": "M"}'
+        default_factory=dict,
+        max_length=5,
+        description='e.g. {"colour": "red", "size": "M"}',
+        json_schema_extra=_attribute_map,
     )
     price_minor: Minor
     stock: int = Field(ge=0, le=1_000_000_000)
@@ -227,6 +262,27 @@ class ProductsQuery(PageQuery):
 
 
 class RoomIn(In):
+    """Either ``start_now: true`` (no ``scheduled_at``) or a ``scheduled_at`` (no ``start_now: true``).
+    A time in the past or more than 90 days ahead conflicts with the server's clock: 409."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {"start_now": {"const": True}, "scheduled_at": {"type": "null"}},
+                    "required": ["start_now"],
+                },
+                {
+                    "properties": {
+                        "start_now": {"const": False},
+                        "scheduled_at": {"type": "string", "format": "date-time"},
+                    },
+                    "required": ["scheduled_at"],
+                },
+            ]
+        }
+    )
+
     shop_id: Id
     title: Annotated[str, line(100)]
     cover_url: Url | None = Field(None, description="none: a snapshot of the stream's recording becomes it")
@@ -237,8 +293,10 @@ class RoomIn(In):
 
 
 class RoomPatch(In):
+    """Only the given fields change; null or absent leaves a field as it is."""
+
     title: Annotated[str, line(100)] | None = None
-    cover_url: Url | None = None
+    cover_url: Url | Literal[""] | None = Field(None, description='"" removes the cover (it reads null)')
     description: Annotated[str, para(1000)] | None = None
     scheduled_at: AwareDatetime | None = None
 
@@ -256,7 +314,7 @@ class RoomOut(Out):
     shop_id: int
     streamer_id: str
     title: str
-    cover_url: str
+    cover_url: str | None = Field(description="null: the room has no cover (yet)")
     description: str
     state: RoomState
     scheduled_at: datetime | None

@@ -83,8 +83,15 @@ async def room_socket(websocket: WebSocket) -> None:
 async def _serve_viewer(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     settings = services.settings
-    room_id = int(websocket.path_params["room_id"])
+    raw_id = str(websocket.path_params["room_id"])
     await websocket.accept()
+    room_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 19 else 0
+    if not 1 <= room_id <= 2**63 - 1:  # not a room id at all: answered like an unknown room
+        await websocket.send_text(
+            _dumps({"t": "error", "code": "not_found", "message": f"room {raw_id[:40]} not found"})
+        )
+        await websocket.close(CLOSE_NOT_FOUND, "room not found")
+        return
     principal: Principal | None = None
     token = websocket.query_params.get("token")
     try:

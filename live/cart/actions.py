@@ -71,7 +71,7 @@ async def add_listing(
     _ensure_open(room)
     product = await get_product(session, product_id)
     if product.shop_id != room.shop_id:
-        raise InvalidInput(
+        raise Conflict(
             f"product {product_id} belongs to another shop",
             details={"field": "product_id", "shop_id": room.shop_id},
         )
@@ -303,7 +303,7 @@ async def reorder(
     listings = list(await session.scalars(select(Listing).where(Listing.room_id == room_id)))
     by_id = {x.id: x for x in listings}
     if len(set(listing_ids)) != len(listing_ids) or set(listing_ids) != set(by_id):
-        raise InvalidInput(
+        raise Conflict(
             "listing_ids must name every listing of the room exactly once",
             details={"field": "listing_ids", "expected": sorted(by_id)},
         )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.db import Clock
-from commerce.core.errors import Conflict, InvalidInput, NotFound, PurchaseRefused
+from commerce.core.errors import Conflict, NotFound, PurchaseRefused
 from commerce.core.identity import Principal
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders import actions as orders
@@ -106,7 +106,7 @@ def draft_order(
         )
     sku = view.skus.get(sku_id)
     if sku is None:
-        raise InvalidInput(
+        raise Conflict(
             f"SKU {sku_id} is not one of this listing's product's SKUs", details={"field": "sku_id"}
         )
     price = view.live_price_minor if view.live_price_minor is not None else sku.price_minor

@@ -175,12 +175,15 @@ async def _ensure_not_live_elsewhere(session: AsyncSession, streamer_id: str, ro
 
 
 def _check_schedule(when: datetime, now: datetime) -> None:
+    """A well-formed time that does not fit the server's clock is a conflict (409), not bad input."""
     if when <= now:
-        raise InvalidInput("scheduled_at must be in the future", details={"field": "scheduled_at"})
+        raise Conflict(
+            "scheduled_at must be in the future", details={"field": "scheduled_at", "now": now.isoformat()}
+        )
     if when - now > MAX_SCHEDULE_AHEAD:
-        raise InvalidInput(
+        raise Conflict(
             f"scheduled_at may be at most {MAX_SCHEDULE_AHEAD.days} days ahead",
-            details={"field": "scheduled_at"},
+            details={"field": "scheduled_at", "now": now.isoformat()},
         )
 
 
@@ -200,11 +203,13 @@ async def create_room(session: AsyncSession, actor: Principal, data: RoomInput, 
     if streamer_id != actor.user_id:
         target = await membership(session, shop.id, streamer_id)
         if target is None or target.role != MemberRole.STREAMER:
-            raise InvalidInput(
+            raise Conflict(
                 f"user {streamer_id} is not a streamer of shop {shop.id}", details={"field": "streamer_id"}
             )
     elif member.role != MemberRole.STREAMER:
-        raise InvalidInput("name the streamer who will host the room", details={"field": "streamer_id"})
+        raise Forbidden(
+            "an operator does not host rooms: name the streamer who will", details={"field": "streamer_id"}
+        )
     if data.start_now == (data.scheduled_at is not None):
         raise InvalidInput("give either start_now or scheduled_at", details={"field": "scheduled_at"})
     now = clock()
@@ -219,7 +224,7 @@ async def create_room(session: AsyncSession, actor: Principal, data: RoomInput, 
         shop_id=shop.id,
         streamer_id=streamer_id,
         title=data.title,
-        cover_url=data.cover_url or "",
+        cover_url=data.cover_url or None,
         description=data.description,
         state=RoomState.SCHEDULED,
         scheduled_at=data.scheduled_at or now,
@@ -261,6 +266,7 @@ async def update_room(
     scheduled_at: datetime | None,
     clock: Clock,
 ) -> Room:
+    """Edit a scheduled room: None leaves a field as it is; an empty ``cover_url`` removes the cover."""
     room = await get_room(session, room_id, for_update=True)
     await require_room_manager(session, room, actor)
     if room.state != RoomState.SCHEDULED:
@@ -276,6 +282,8 @@ async def update_room(
         changed["scheduled_at"] = scheduled_at.isoformat()
     for name, value in (("title", title), ("cover_url", cover_url), ("description", description)):
         if value is not None:
+            if name == "cover_url" and value == "":
+                value = None  # an empty address clears the cover (the recording's snapshot may become it)
             setattr(room, name, value)
             changed[name] = value
     if changed:
@@ -515,13 +523,13 @@ async def follow(
 ) -> bool:
     """Follow a streamer (from a room, if given); following twice changes nothing. True if new."""
     if streamer_id == actor.user_id:
-        raise InvalidInput("you cannot follow yourself", details={"field": "streamer_id"})
+        raise Conflict("you cannot follow yourself", details={"field": "streamer_id"})
     if await session.scalar(select(Room.id).where(Room.streamer_id == streamer_id).limit(1)) is None:
         raise NotFound("streamer", streamer_id)
     if room_id is not None:
         room = await get_room(session, room_id)
         if room.streamer_id != streamer_id:
-            raise InvalidInput(f"room {room_id} is not {streamer_id}'s", details={"field": "room_id"})
+            raise Conflict(f"room {room_id} is not {streamer_id}'s", details={"field": "room_id"})
     exists = await session.scalar(
         select(StreamerFollow.id).where(
             StreamerFollow.streamer_id == streamer_id, StreamerFollow.user_id == actor.user_id

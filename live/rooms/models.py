@@ -25,7 +25,7 @@ class Room(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
     streamer_id: Mapped[str] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(String(100))
-    cover_url: Mapped[str] = mapped_column(String(500))
+    cover_url: Mapped[str | None] = mapped_column(String(500))  # None: no cover (yet)
     description: Mapped[str] = mapped_column(String(1000), default="")
     state: Mapped[RoomState] = mapped_column(String(16))
     scheduled_at: Mapped[datetime | None]

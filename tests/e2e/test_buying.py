@@ -81,8 +81,8 @@ async def test_refusals_name_the_reason(shop: Client, clock: FakeClock) -> None:
         json={"sku_id": sku, "quantity": 1, "address": ADDRESS},
     )
     assert r.status_code == 422 and r.json()["error"]["details"]["header"] == "Idempotency-Key"
-    r = await _buy(c, rid, lid, "u3", "d", 999_999)
-    assert r.status_code == 422
+    r = await _buy(c, rid, lid, "u3", "d", 999_999)  # a SKU of another product: a conflict with the listing
+    assert r.status_code == 409 and r.json()["error"]["details"]["field"] == "sku_id"
     bad = {**ADDRESS, "country": "China"}
     r = await c.call(
         "POST",
@@ -108,7 +108,7 @@ async def test_refusals_name_the_reason(shop: Client, clock: FakeClock) -> None:
     r = await c.call(
         "PUT", f"/rooms/{rid}/listings/{lid}/stock", w.operator, json={"stock": 1, "limit_per_user": 2}
     )
-    assert r.status_code == 422  # below the 2 units already ordered
+    assert r.status_code == 409  # below the 2 units already ordered
     await ok(await c.call("POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": "off"}))
     r = await _buy(c, rid, lid, "u4", "g", sku)
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_on_sale"

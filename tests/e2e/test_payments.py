@@ -166,11 +166,21 @@ async def test_the_daily_statement_is_reconciled_with_our_records(shop: Client, 
     await bank.deliver_due()
     day = clock().date().isoformat()
     assert (await c.call("POST", f"/staff/finance/statements/{day}/reconcile", BUYER)).status_code == 403
-    assert (await c.call("POST", "/staff/finance/statements/not-a-day/reconcile", FINANCE)).status_code == 422
+    assert (await c.call("POST", "/staff/finance/statements/not-a-day/reconcile", FINANCE)).status_code == 404
+    wrong = await c.call("POST", "/staff/finance/statements/2026-02-30/reconcile", FINANCE)
+    assert (wrong.status_code, wrong.json()["error"]["details"]["field"]) == (422, "day")
+    # the day has not ended: its statement is not final yet (a conflict with the clock, asked again later)
+    early = await c.call("POST", f"/staff/finance/statements/{day}/reconcile", FINANCE)
+    assert (early.status_code, early.json()["error"]["details"]["field"]) == (409, "day")
+    tomorrow = (clock().date() + timedelta(days=1)).isoformat()
+    later = await c.call("POST", f"/staff/finance/statements/{tomorrow}/reconcile", FINANCE)
+    assert later.status_code == 409
+    clock.advance(hours=24 - clock().hour)  # midnight: the day has just ended
     clean = await ok(await c.call("POST", f"/staff/finance/statements/{day}/reconcile", FINANCE))
     assert (clean["lines"], clean["matched"], clean["mismatches"]) == (1, 1, [])
     assert clean["fees_minor"] == order["total_minor"] * 6000 // 1_000_000
-    # money the provider took for a payment we never created: flagged, once
+    # money the provider took (the next day) for a payment we never created: flagged, once
+    day = clock().date().isoformat()
     bank.create(
         {
             "out_trade_no": "STRAY1",
@@ -181,6 +191,7 @@ async def test_the_daily_statement_is_reconciled_with_our_records(shop: Client, 
         }
     )
     bank.pay("STRAY1")
+    clock.advance(days=1)
     for _ in range(2):
         check = await ok(await c.call("POST", f"/staff/finance/statements/{day}/reconcile", FINANCE))
         assert [(m["out_trade_no"], m["problem"]) for m in check["mismatches"]] == [

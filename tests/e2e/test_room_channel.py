@@ -290,11 +290,13 @@ async def test_tokens_rooms_and_ended_rooms(client: Client, ws_base: str) -> Non
         with pytest.raises(websockets.ConnectionClosed):
             await ws.recv()
         assert ws.close_code == 4001
-    async with websockets.connect(f"{ws_base}/ws/rooms/999999") as ws:
-        assert json.loads(await ws.recv())["code"] == "not_found"
-        with pytest.raises(websockets.ConnectionClosed):
-            await ws.recv()
-        assert ws.close_code == 4004
+    # an unknown room, and ids that cannot be one (not a number, zero, beyond 2**63-1): the same 4004 close
+    for bad in ("999999", "abc", "0", "-1", "9223372036854775808", "%E4%B8%80"):
+        async with websockets.connect(f"{ws_base}/ws/rooms/{bad}") as ws:
+            assert json.loads(await ws.recv())["code"] == "not_found"
+            with pytest.raises(websockets.ConnectionClosed):
+                await ws.recv()
+            assert ws.close_code == 4004, bad
     await ok(await c.call("POST", f"/rooms/{room['id']}/end", w.streamer))
     async with websockets.connect(f"{ws_base}/ws/rooms/{room['id']}") as ws:
         assert json.loads(await ws.recv())["t"] == "ended"

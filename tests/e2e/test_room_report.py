@@ -35,7 +35,7 @@ async def test_report_counts_traffic_interaction_and_sales(shop: Client) -> None
         )
         assert again["new"] is False
         r = await c.call("PUT", f"/streamers/{w.streamer[0]}/follow", w.streamer, json={})
-        assert r.status_code == 422  # not yourself
+        assert r.status_code == 409  # not yourself
         assert (await c.call("PUT", "/streamers/nobody/follow", fan, json={})).status_code == 404
         mine = await ok(await _buy(c, rid, lid, "fan-1", "k1", sku, qty=2), 201)
         await ok(await _buy(c, rid, lid, "other-1", "k2", sku, qty=1), 201)  # never paid

@@ -310,4 +310,4 @@ async def test_a_room_created_without_a_cover_is_accepted(c: Client) -> None:
     w = await qualified_shop(c)
     body = {"shop_id": w.shop_id, "title": "No cover", "start_now": True}
     room = await ok(await c.call("POST", "/rooms", w.streamer, json=body), 201)
-    assert room["cover_url"] == ""
+    assert room["cover_url"] is None
