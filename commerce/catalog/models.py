@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from commerce.core.db import Base, BigId
+from commerce.core.db import Base, BigId, MinorUnits
 
 
 class ProductStatus(StrEnum):
@@ -44,7 +44,7 @@ class Sku(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # canonical "k=v;k=v" form of the attributes: one SKU per combination
     attributes_key: Mapped[str] = mapped_column(String(600))
-    price_minor: Mapped[int]
+    price_minor: Mapped[int] = mapped_column(MinorUnits)
     stock: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -21,6 +21,8 @@ NAMING = {
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# money in minor units: 64-bit (SQLite's INTEGER is 64-bit already), so amounts up to MAX_MINOR fit
+MinorUnits = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

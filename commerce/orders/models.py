@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from commerce.core.db import Base, BigId
+from commerce.core.db import Base, BigId, MinorUnits
 
 
 class OrderStatus(StrEnum):
@@ -92,8 +92,8 @@ class Order(Base):
     title: Mapped[str] = mapped_column(String(120))
     sku_attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     quantity: Mapped[int]
-    unit_price_minor: Mapped[int]
-    total_minor: Mapped[int]
+    unit_price_minor: Mapped[int] = mapped_column(MinorUnits)
+    total_minor: Mapped[int] = mapped_column(MinorUnits)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[OrderStatus] = mapped_column(String(16))
     address: Mapped[dict[str, Any]] = mapped_column(JSON)

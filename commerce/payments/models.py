@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from commerce.core.db import Base, BigId
+from commerce.core.db import Base, BigId, MinorUnits
 
 
 class PaymentStatus(StrEnum):
@@ -31,11 +31,11 @@ class Payment(Base):
     provider: Mapped[str] = mapped_column(String(16))
     out_trade_no: Mapped[str] = mapped_column(String(64), unique=True)  # our id at the provider
     provider_txn_id: Mapped[str | None] = mapped_column(String(64))
-    amount_minor: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(MinorUnits)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(String(16))
     pay_url: Mapped[str | None] = mapped_column(String(500))
-    paid_amount_minor: Mapped[int | None]
+    paid_amount_minor: Mapped[int | None] = mapped_column(MinorUnits)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
@@ -49,7 +49,7 @@ class Refund(Base):
     order_id: Mapped[int] = mapped_column(BigId, index=True)
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)  # our refund id: retries reuse it
     provider_refund_id: Mapped[str | None] = mapped_column(String(64))
-    amount_minor: Mapped[int]
+    amount_minor: Mapped[int] = mapped_column(MinorUnits)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[RefundStatus] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(200))

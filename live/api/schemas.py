@@ -39,7 +39,12 @@ def para(max_length: int) -> StringConstraints:
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Minor = Annotated[int, Field(ge=0, le=MAX_MINOR, description="amount in minor units (fen/cents)")]
-Url = Annotated[str, StringConstraints(max_length=500, pattern=f"^https?://{_VISIBLE}+$")]
+# an http(s) address with a host name (no user info, no address literal) and an optional port that
+# exists; the rest visible characters. The pattern is the whole rule: the document states it.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_URL = f"^https?://{_LABEL}(?:\\.{_LABEL})*(?::{_PORT})?(?:[/?#]{_VISIBLE}*)?$"
+Url = Annotated[str, StringConstraints(max_length=500, pattern=_URL)]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@\-]+$")]
 Currency = Annotated[
     str,

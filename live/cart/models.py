@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from commerce.core.db import Base, BigId
+from commerce.core.db import Base, BigId, MinorUnits
 
 
 class ListingStatus(StrEnum):
@@ -28,7 +28,7 @@ class Listing(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     position: Mapped[int]
     status: Mapped[ListingStatus] = mapped_column(String(16))
-    live_price_minor: Mapped[int | None]
+    live_price_minor: Mapped[int | None] = mapped_column(MinorUnits)
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -7,8 +7,9 @@ import json
 import re
 from typing import Any
 
+from commerce.core.money import MAX_MINOR
 from live.payments import SANDBOX_MOUNT
-from tests.e2e.world import ok, qualified_shop, scheduled_room
+from tests.e2e.world import ok, product_body, qualified_shop, scheduled_room
 from tests.support import Client
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -106,3 +107,22 @@ async def test_a_room_without_a_cover_reads_null_and_an_empty_cover_clears_it(cl
         await c.call("PATCH", path, w.streamer, json={"cover_url": "https://img.example.com/d.jpg"})
     )
     assert again["cover_url"] == "https://img.example.com/d.jpg"
+
+
+async def test_prices_up_to_the_documented_cap_are_stored_on_every_database(client: Client) -> None:
+    """The document caps amounts at MAX_MINOR; the database must hold that much (it once answered 500
+    above 2**31-1 fen on PostgreSQL: schemathesis found it)."""
+    c = client
+    w = await qualified_shop(c, products=0)
+    top = MAX_MINOR
+    body = product_body(
+        "Gold bar",
+        skus=[{"attributes": {"weight": "1kg"}, "price_minor": top, "stock": 1, "code": "G"}],
+    )
+    product = await ok(await c.call("POST", f"/shops/{w.shop_id}/products", w.operator, json=body), 201)
+    assert product["skus"][0]["price_minor"] == top
+    again = await ok(await c.call("GET", f"/products/{product['id']}"))
+    assert again["skus"][0]["price_minor"] == top
+    over = product_body("Too dear", skus=[{"attributes": {}, "price_minor": top + 1, "stock": 1}])
+    r = await c.call("POST", f"/shops/{w.shop_id}/products", w.operator, json=over)
+    assert r.status_code == 422
