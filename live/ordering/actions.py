@@ -134,7 +134,10 @@ def draft_order(
 async def follow_stock(session: AsyncSession, room_id: int, listing_id: int, clock: Clock) -> bool:
     """Make the listing's status follow its stock as the orders hold it now: no unit left turns it sold
     out, units back after a sold-out flip of ours put it back on sale. Idempotent: run it again and
-    nothing changes. Returns whether the listing flipped."""
+    nothing changes. Returns whether the listing flipped. The room is locked before anything is read:
+    the decision must see what the shop's own moves (a new stock, a status) committed, not what was
+    there before them."""
+    await get_room(session, room_id, for_update=True)
     left = await orders.units_unheld(session, listing_id)
     if left is None:
         return False
