@@ -23,7 +23,6 @@ from commerce.core.database import Database
 from commerce.core.db import Clock, system_clock
 from commerce.orders.service import OrderService
 from commerce.orders.stock import create_stock
-from commerce.payments.sandbox import create_app as sandbox_app
 from commerce.payments.service import PaymentService
 from live import __doc__ as live_doc
 from live.api import cart, catalog, me, media, moderation, ops, orders, payments, rooms, shops, staff
@@ -52,6 +51,7 @@ from live.streaming import reactions as streaming_reactions
 from live.streaming.jobs import StreamJobs
 from live.streaming.service import StreamRefused, StreamService
 from media.provider import StreamEvent
+from sandbox.payments.app import create_app as sandbox_app
 
 log = logging.getLogger("yellowcart.app")
 VERSION = "0.1.0"

@@ -9,7 +9,6 @@ from redis.asyncio import Redis
 from commerce.core.database import Database
 from commerce.core.db import Clock
 from commerce.orders.service import OrderService
-from commerce.payments.sandbox import SandboxBank
 from commerce.payments.service import PaymentService
 from live.auth import TokenService
 from live.events import LocalBus, OutboxRelay
@@ -22,6 +21,7 @@ from live.settings import Settings
 from live.snapshots import RoomSnapshots
 from live.streaming.service import StreamService
 from media.provider import MediaProvider
+from sandbox.payments.bank import SandboxBank
 
 
 @dataclass
