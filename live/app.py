@@ -40,7 +40,7 @@ from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
 from live.ordering import reactions as ordering_reactions
 from live.ordering.jobs import OrderJobs
-from live.ordering.views import SaleViews
+from live.ordering.sale_cache import SaleCache
 from live.origins import OriginGuard, OriginPolicy
 from live.payments import SANDBOX_MOUNT, create_payment_provider
 from live.reactions import Reactions
@@ -123,9 +123,9 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
 
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     payment = create_payment_provider(settings)
-    sale_views = SaleViews(db)
+    sale_cache = SaleCache(db)
     stock = create_stock(settings.redis_url, db, prefix=settings.redis_prefix)
-    hub.on_state = sale_views.forget  # a price or status change drops the cached view at once
+    hub.on_state = sale_cache.forget  # a price or status change drops the cached facts at once
 
     async def stream_event(event: StreamEvent) -> None:
         # events the provider reports itself (the WebRTC relay); a refusal makes it drop the publisher
@@ -161,7 +161,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
             notify_url=f"{settings.base_url}/payments/notify/{payment.provider.name}",
         ),
         sandbox=payment.bank,
-        sale_views=sale_views,
+        sale_cache=sale_cache,
         media=media,
         streams=StreamService(
             db,

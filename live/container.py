@@ -15,7 +15,7 @@ from live.events import LocalBus, OutboxRelay
 from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics
-from live.ordering.views import SaleViews
+from live.ordering.sale_cache import SaleCache
 from live.reactions import Reactions
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
@@ -39,7 +39,7 @@ class Services:
     snapshots: RoomSnapshots
     orders: OrderService
     payments: PaymentService
-    sale_views: SaleViews
+    sale_cache: SaleCache
     media: MediaProvider
     streams: StreamService
     sandbox: SandboxBank | None = None  # the in-process sandbox payment provider, if used

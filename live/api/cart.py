@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from commerce.core.transitions import history
+from live.api.presenters import listing_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     CartOrderIn,
@@ -15,7 +16,6 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.api.views import listing_out
 from live.cart import actions
 from live.rooms.actions import get_room, require_room_reader
 
@@ -97,7 +97,7 @@ async def set_listing_status(ctx: Ctx) -> ListingOut:
             add_stock=body.add_stock,
         )
     await services.reactions.settle()  # the stock ledger learns it (a reaction): the next buy sees it
-    ctx.services.sale_views.forget(room_id)
+    ctx.services.sale_cache.forget(room_id)
     return await _listing(ctx, room_id, listing_id)
 
 
@@ -116,7 +116,7 @@ async def set_listing_price(ctx: Ctx) -> ListingOut:
         await actions.set_live_price(
             s, ctx.user, room_id, listing_id, body.live_price_minor, ctx.services.clock
         )
-    ctx.services.sale_views.forget(room_id)  # the next purchase pays the new price
+    ctx.services.sale_cache.forget(room_id)  # the next purchase pays the new price
     return await _listing(ctx, room_id, listing_id)
 
 

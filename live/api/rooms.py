@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from commerce.core.transitions import history
+from live.api.presenters import room_out, stream_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     Id,
@@ -22,7 +23,6 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.api.views import room_out, stream_out
 from live.rooms import actions, report
 from live.rooms.models import Room
 from live.rooms.service import Closing, close_room

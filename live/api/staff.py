@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from commerce.core import audit
 from commerce.core.identity import Role
+from live.api.presenters import room_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     AuditOut,
@@ -15,7 +16,6 @@ from live.api.schemas import (
     RoomPage,
     RoomsQuery,
 )
-from live.api.views import room_out
 from live.rooms import actions
 from live.rooms.service import Closing, close_room
 

@@ -50,10 +50,10 @@ async def buy(
     # a ledger that keeps key marks answers retries itself (no database read for a first attempt)
     earlier = None if orders.stock.keeps_marks else await orders.replay(buyer.user_id, key, request_hash)
     if earlier is None:
-        view = await services.sale_views.get(room_id, listing_id)
+        sale = await services.sale_cache.get(room_id, listing_id)
         try:
             draft = actions.draft_order(
-                view,
+                sale,
                 buyer,
                 sku_id=sku_id,
                 quantity=quantity,

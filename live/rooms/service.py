@@ -1,6 +1,6 @@
 """Room actions that own their transaction, one per business fact, called once by the edge: a room's
 end (by its shop, cancelled while scheduled, or force-ended by staff). What follows the end (its
-stream cut, its sales closed in the stock ledger, cached views dropped) are reactions to the committed
+stream cut, its sales closed in the stock ledger, cached sale facts dropped) are reactions to the committed
 ``room.state`` event (``live.reactions``); the action waits for them, bounded, so its answer shows
 them, and a crash right after the commit only delays them."""
 
