@@ -35,14 +35,14 @@ from live.container import Services
 from live.event_log import EventLog
 from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
 from live.hub import Hub, RoomTally
-from live.media import create_media_provider
+from live.media_factory import create_media_provider
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
 from live.ordering import reactions as ordering_reactions
 from live.ordering.jobs import OrderJobs
 from live.ordering.sale_cache import SaleCache
 from live.origins import OriginGuard, OriginPolicy
-from live.payments import SANDBOX_MOUNT, create_payment_provider
+from live.payment_factory import SANDBOX_MOUNT, create_payment_provider
 from live.reactions import Reactions
 from live.rooms.actions import record_audience
 from live.settings import Settings

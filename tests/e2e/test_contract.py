@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from live.payments import SANDBOX_MOUNT
+from live.payment_factory import SANDBOX_MOUNT
 from tests.e2e.world import ok, qualified_shop, scheduled_room
 from tests.support import Client
 

@@ -1,4 +1,5 @@
-"""Choosing the payment provider from the settings (unknown names are refused at start-up)."""
+"""Choosing the payment provider from the settings (unknown names are refused at start-up); for the
+sandbox without ``PAYMENT_SANDBOX_URL``, also building the in-process bank our client talks to."""
 
 from __future__ import annotations
 
