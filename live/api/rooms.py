@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from commerce.core.transitions import history
 from live.api.presenters import room_out, stream_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
-    Id,
-    In,
+    FollowIn,
+    FollowOut,
     LiveFigures,
     OptionalReasonIn,
-    Out,
     RoomIn,
     RoomOut,
     RoomPage,
@@ -228,16 +225,6 @@ async def room_report(ctx: Ctx) -> RoomReport:
         out.average_watch_seconds = result.watch_seconds // viewers
         out.conversion = round(result.buyers / viewers, 4)
     return out
-
-
-class FollowIn(In):
-    room_id: Id | None = Field(None, description="the room the viewer follows from (counted in its report)")
-
-
-class FollowOut(Out):
-    streamer_id: str
-    following: bool
-    new: bool
 
 
 @api.op(
