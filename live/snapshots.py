@@ -20,7 +20,7 @@ from live.api.presenters import listing_out, room_out, stream_out
 from live.cart.actions import cart
 from live.rooms.actions import get_room, subscriber_counts
 from live.shared_reads import SharedReads
-from live.streaming.service import read_stream
+from live.streaming.actions import read_stream
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from live.api.schemas import (
 )
 from live.container import Services
 from live.rooms import actions as rooms
-from live.streaming.service import read_stream
+from live.streaming.actions import read_stream
 from media.provider import STREAM_NAME_PATTERN, CallbackRequest, stream_for_room
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from live.api.schemas import (
 from live.rooms import actions, report
 from live.rooms.models import Room
 from live.rooms.service import Closing, close_room
-from live.streaming.service import read_stream
+from live.streaming.actions import read_stream
 
 api = Api()
 TAGS = ["rooms"]

@@ -14,9 +14,9 @@ from commerce.core.errors import Conflict, NotFound, PurchaseRefused
 from commerce.core.identity import Principal
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders import actions as orders
-from commerce.orders.machine import Actor
 from commerce.orders.models import Allotment, OrderDraft
 from commerce.orders.stock import StockLedger
+from commerce.orders.transitions import Actor
 from live.cart.actions import stock_event
 from live.cart.models import Listing, ListingStatus
 from live.ordering.sale_cache import SaleFacts

@@ -16,8 +16,8 @@ from typing import Any
 
 from commerce.core.errors import DomainError, NotFound, PurchaseRefused
 from commerce.core.identity import Principal, Role
-from commerce.orders.machine import MOVERS, ORDER, Actor
 from commerce.orders.models import Allotment, Order, OrderStatus
+from commerce.orders.transitions import MOVERS, ORDER, Actor
 from commerce.shops.actions import membership, require_operator
 from commerce.shops.models import MemberRole
 from live.container import Services
