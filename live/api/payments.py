@@ -11,6 +11,7 @@ from commerce.core.identity import Role
 from commerce.payments.models import FinanceFlag
 from commerce.payments.provider import ProviderError
 from live.api.errors import EdgeError
+from live.api.presenters import statement_check_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     CheckoutOut,
@@ -123,10 +124,4 @@ async def reconcile_statement(ctx: Ctx) -> StatementCheckOut:
         check = await ctx.services.payments.reconcile_statement(day)
     except ProviderError as exc:
         raise Unavailable("the payment provider did not give the statement; try again later") from exc
-    return StatementCheckOut(
-        day=check.day,
-        lines=check.lines,
-        matched=check.matched,
-        fees_minor=check.fees_minor,
-        mismatches=check.flags,
-    )
+    return statement_check_out(check)

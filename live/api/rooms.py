@@ -8,7 +8,6 @@ from live.api.routing import Api, Ctx
 from live.api.schemas import (
     FollowIn,
     FollowOut,
-    LiveFigures,
     OptionalReasonIn,
     RoomIn,
     RoomOut,
@@ -20,7 +19,7 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.rooms import actions, report
+from live.rooms import actions, service
 from live.rooms.models import Room
 from live.rooms.service import Closing, close_room
 from live.streaming.actions import read_stream
@@ -209,22 +208,8 @@ async def room_history(ctx: Ctx) -> TransitionList:
     response=RoomReport,
 )
 async def room_report(ctx: Ctx) -> RoomReport:
-    async with ctx.services.db.read() as s:
-        result = await report.build(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
-    out = RoomReport.model_validate(result, from_attributes=True)
-    f = await ctx.services.hub.figures(result.room_id)
-    peak, unique, likes = result.kept_figures  # the broker's figures may be gone (Redis flushed)
-    out.audience = LiveFigures(
-        online=f.online,
-        peak=max(f.peak, peak),
-        unique_viewers=max(f.unique_viewers, unique),
-        likes=max(f.likes, likes),
-    )
-    viewers = out.audience.unique_viewers
-    if viewers:
-        out.average_watch_seconds = result.watch_seconds // viewers
-        out.conversion = round(result.buyers / viewers, 4)
-    return out
+    result = await service.room_report(ctx.services, ctx.user, ctx.path["room_id"])
+    return RoomReport.model_validate(result, from_attributes=True)
 
 
 @api.op(
