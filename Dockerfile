@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY live ./live
 COPY commerce ./commerce
 COPY media ./media
+COPY sandbox ./sandbox
 RUN pip install . && useradd --system --uid 10001 yellowcart
 USER yellowcart
 EXPOSE 8000

@@ -23,7 +23,6 @@ from commerce.core.database import Database
 from commerce.core.db import Clock, system_clock
 from commerce.orders.service import OrderService
 from commerce.orders.stock import create_stock
-from commerce.payments.sandbox import create_app as sandbox_app
 from commerce.payments.service import PaymentService
 from live import __doc__ as live_doc
 from live.api import cart, catalog, me, media, moderation, ops, orders, payments, rooms, shops, staff
@@ -36,14 +35,14 @@ from live.container import Services
 from live.event_log import EventLog
 from live.events import BrokerSink, FanoutSink, LocalBus, OutboxRelay
 from live.hub import Hub, RoomTally
-from live.media import create_media_provider
+from live.media_factory import create_media_provider
 from live.moderation.cache import WordListCache
 from live.observability import Metrics, ObservabilityMiddleware
 from live.ordering import reactions as ordering_reactions
 from live.ordering.jobs import OrderJobs
-from live.ordering.views import SaleViews
+from live.ordering.sale_cache import SaleCache
 from live.origins import OriginGuard, OriginPolicy
-from live.payments import SANDBOX_MOUNT, create_payment_provider
+from live.payment_factory import SANDBOX_MOUNT, create_payment_provider
 from live.reactions import Reactions
 from live.rooms.actions import record_audience
 from live.settings import Settings
@@ -52,6 +51,7 @@ from live.streaming import reactions as streaming_reactions
 from live.streaming.jobs import StreamJobs
 from live.streaming.service import StreamRefused, StreamService
 from media.provider import StreamEvent
+from sandbox.payments.app import create_app as sandbox_app
 
 log = logging.getLogger("yellowcart.app")
 VERSION = "0.1.0"
@@ -123,9 +123,9 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
 
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     payment = create_payment_provider(settings)
-    sale_views = SaleViews(db)
+    sale_cache = SaleCache(db)
     stock = create_stock(settings.redis_url, db, prefix=settings.redis_prefix)
-    hub.on_state = sale_views.forget  # a price or status change drops the cached view at once
+    hub.on_state = sale_cache.forget  # a price or status change drops the cached facts at once
 
     async def stream_event(event: StreamEvent) -> None:
         # events the provider reports itself (the WebRTC relay); a refusal makes it drop the publisher
@@ -161,7 +161,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
             notify_url=f"{settings.base_url}/payments/notify/{payment.provider.name}",
         ),
         sandbox=payment.bank,
-        sale_views=sale_views,
+        sale_cache=sale_cache,
         media=media,
         streams=StreamService(
             db,

@@ -9,19 +9,19 @@ from redis.asyncio import Redis
 from commerce.core.database import Database
 from commerce.core.db import Clock
 from commerce.orders.service import OrderService
-from commerce.payments.sandbox import SandboxBank
 from commerce.payments.service import PaymentService
 from live.auth import TokenService
 from live.events import LocalBus, OutboxRelay
 from live.hub import Hub
 from live.moderation.cache import WordListCache
 from live.observability import Metrics
-from live.ordering.views import SaleViews
+from live.ordering.sale_cache import SaleCache
 from live.reactions import Reactions
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
 from live.streaming.service import StreamService
 from media.provider import MediaProvider
+from sandbox.payments.bank import SandboxBank
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Services:
     snapshots: RoomSnapshots
     orders: OrderService
     payments: PaymentService
-    sale_views: SaleViews
+    sale_cache: SaleCache
     media: MediaProvider
     streams: StreamService
     sandbox: SandboxBank | None = None  # the in-process sandbox payment provider, if used

@@ -1,6 +1,6 @@
 """One read shared by everyone who asks for the same thing at once, and reused while it stays good.
 
-Used for what a joining viewer (``live.snapshots``) or a purchase attempt (``live.ordering.views``)
+Used for what a joining viewer (``live.snapshots``) or a purchase attempt (``live.ordering.sale_cache``)
 needs from the database: a thousand callers in the same second make one read, and concurrent callers
 wait for the read in flight instead of starting their own.
 """

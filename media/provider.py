@@ -106,7 +106,8 @@ EventSink = Callable[[StreamEvent], Awaitable[None]]
 
 
 class MediaProvider(Protocol):
-    """What every provider does. Providers are built by name (``live.media``); unknown names are refused."""
+    """What every provider does. Providers are built by name (``live.media_factory``); unknown names are
+    refused."""
 
     name: str
     # True when refusing the publish callback (a non-2xx answer) refuses the publisher (nginx-rtmp); False

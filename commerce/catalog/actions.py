@@ -10,20 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Product, ProductStatus, Sku
+from commerce.catalog.transitions import PRODUCT
 from commerce.core.db import Clock
 from commerce.core.errors import Conflict, InvalidInput, NotFound
 from commerce.core.identity import Principal
 from commerce.core.money import Money, check_currency
-from commerce.core.transitions import StateMachine, record_transition
+from commerce.core.transitions import record_transition
 from commerce.shops.actions import get_shop, require_operator
-
-PRODUCT = StateMachine[ProductStatus](
-    "product",
-    {
-        ProductStatus.ACTIVE: frozenset({ProductStatus.ARCHIVED}),
-        ProductStatus.ARCHIVED: frozenset({ProductStatus.ACTIVE}),
-    },
-)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.core.errors import Conflict, NotFound
 from commerce.core.outbox import record_event, record_user_event
 from commerce.core.transitions import TransitionRecord, record_transition
-from commerce.orders.machine import Actor, check_move
 from commerce.orders.models import HOLDING, Allotment, Order, OrderStatus
 from commerce.orders.stock import Counters, SaleConfig, StockLedger
+from commerce.orders.transitions import Actor, check_move
 
 MAX_UNITS = 10_000_000  # units one allotment may hold
 log = logging.getLogger("yellowcart.orders")

@@ -20,9 +20,9 @@ from commerce.core.database import Database
 from commerce.core.db import Clock
 from commerce.core.errors import CommitUnknown, DatabaseUnavailable, IdempotencyMismatch, PurchaseRefused
 from commerce.orders import actions
-from commerce.orders.machine import Actor
 from commerce.orders.models import Allotment, Order, OrderDraft, OrderStatus
 from commerce.orders.stock import INSUFFICIENT, LIMIT, NOT_OPEN, NOT_STARTED, SOLD_OUT, UNKNOWN, StockLedger
+from commerce.orders.transitions import Actor
 
 log = logging.getLogger("yellowcart.orders")
 BATCH = 200  # orders written per transaction at most

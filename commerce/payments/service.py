@@ -24,11 +24,11 @@ from commerce.core.db import Clock
 from commerce.core.errors import Conflict, NotFound, Unavailable
 from commerce.core.transitions import record_transition
 from commerce.orders import actions as order_actions
-from commerce.orders.machine import Actor
 from commerce.orders.models import OrderStatus
-from commerce.payments.machine import PAYMENT, REFUND
+from commerce.orders.transitions import Actor
 from commerce.payments.models import FinanceFlag, Payment, PaymentNotice, PaymentStatus, Refund, RefundStatus
 from commerce.payments.provider import Notification, PaymentProvider, PayRequest
+from commerce.payments.transitions import PAYMENT, REFUND
 
 log = logging.getLogger("yellowcart.payments")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from commerce.core.transitions import history
+from live.api.presenters import listing_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     CartOrderIn,
@@ -15,8 +16,7 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.api.views import listing_out
-from live.cart import actions
+from live.cart import actions, service
 from live.rooms.actions import get_room, require_room_reader
 
 api = Api()
@@ -84,20 +84,10 @@ async def add_listing(ctx: Ctx) -> ListingOut:
 )
 async def set_listing_status(ctx: Ctx) -> ListingOut:
     body: ListingStatusIn = ctx.body
-    room_id, listing_id, services = ctx.path["room_id"], ctx.path["listing_id"], ctx.services
-    async with services.db.transaction() as s:
-        await actions.set_status(
-            s,
-            ctx.user,
-            room_id,
-            listing_id,
-            body.status,
-            services.clock,
-            ledger=services.orders.stock,
-            add_stock=body.add_stock,
-        )
-    await services.reactions.settle()  # the stock ledger learns it (a reaction): the next buy sees it
-    ctx.services.sale_views.forget(room_id)
+    room_id, listing_id = ctx.path["room_id"], ctx.path["listing_id"]
+    await service.set_listing_status(
+        ctx.services, ctx.user, room_id, listing_id, body.status, add_stock=body.add_stock
+    )
     return await _listing(ctx, room_id, listing_id)
 
 
@@ -112,11 +102,7 @@ async def set_listing_status(ctx: Ctx) -> ListingOut:
 async def set_listing_price(ctx: Ctx) -> ListingOut:
     body: ListingPriceIn = ctx.body
     room_id, listing_id = ctx.path["room_id"], ctx.path["listing_id"]
-    async with ctx.services.db.transaction() as s:
-        await actions.set_live_price(
-            s, ctx.user, room_id, listing_id, body.live_price_minor, ctx.services.clock
-        )
-    ctx.services.sale_views.forget(room_id)  # the next purchase pays the new price
+    await service.set_live_price(ctx.services, ctx.user, room_id, listing_id, body.live_price_minor)
     return await _listing(ctx, room_id, listing_id)
 
 

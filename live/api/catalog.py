@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from commerce.catalog import actions
 from commerce.catalog.actions import ProductInput, SkuInput
+from live.api.presenters import product_out, sku_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     ProductIn,
@@ -16,7 +17,6 @@ from live.api.schemas import (
     SkuOut,
     SkuPatch,
 )
-from live.api.views import product_out, sku_out
 
 api = Api()
 TAGS = ["catalog"]

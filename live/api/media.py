@@ -16,6 +16,7 @@ from starlette.routing import Route
 from commerce.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from commerce.core.identity import Role
 from live.api.errors import EdgeError, domain_error_response
+from live.api.presenters import stream_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     CallbackAnswer,
@@ -25,10 +26,9 @@ from live.api.schemas import (
     StreamEventsQuery,
     StreamOut,
 )
-from live.api.views import stream_out
 from live.container import Services
 from live.rooms import actions as rooms
-from live.streaming.service import read_stream
+from live.streaming.actions import read_stream
 from media.provider import STREAM_NAME_PATTERN, CallbackRequest, stream_for_room
 
 if TYPE_CHECKING:

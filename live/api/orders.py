@@ -9,8 +9,8 @@ from starlette.responses import Response
 
 from commerce.core.errors import NotFound
 from commerce.core.transitions import history
-from commerce.orders.machine import MOVERS, ORDER, Actor
 from commerce.orders.models import Allotment, Order, OrderStatus
+from commerce.orders.transitions import MOVERS, ORDER, Actor
 from commerce.shops.actions import require_operator
 from live.api.errors import error_body
 from live.api.routing import IDEMPOTENCY_HEADER, Api, Ctx

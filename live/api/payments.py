@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from commerce.core.errors import InvalidInput, NotFound, Unavailable
@@ -13,70 +11,23 @@ from commerce.core.identity import Role
 from commerce.payments.models import FinanceFlag
 from commerce.payments.provider import ProviderError
 from live.api.errors import EdgeError
+from live.api.presenters import statement_check_out
 from live.api.routing import Api, Ctx
-from live.api.schemas import Out, PageQuery
+from live.api.schemas import (
+    CheckoutOut,
+    FlagList,
+    FlagOut,
+    NoticeAnswer,
+    OrderPayments,
+    PageQuery,
+    PaymentOut,
+    RefundOut,
+    StatementCheckOut,
+)
 from live.ordering.service import order_for
 
 api = Api()
 TAGS = ["payments"]
-
-
-class CheckoutOut(Out):
-    payment_id: int
-    out_trade_no: str
-    provider: str
-    amount_minor: int
-    currency: str
-    pay_url: str | None
-    client_params: dict[str, Any]
-
-
-class PaymentOut(Out):
-    id: int
-    provider: str
-    out_trade_no: str
-    provider_txn_id: str | None
-    amount_minor: int
-    paid_amount_minor: int | None
-    currency: str
-    status: str
-    created_at: datetime
-    paid_at: datetime | None
-
-
-class RefundOut(Out):
-    id: int
-    out_refund_no: str
-    amount_minor: int
-    currency: str
-    status: str
-    reason: str
-    created_at: datetime
-    finished_at: datetime | None
-
-
-class OrderPayments(Out):
-    payments: list[PaymentOut]
-    refunds: list[RefundOut]
-
-
-class NoticeAnswer(BaseModel):
-    code: str
-    outcome: str
-
-
-class FlagOut(Out):
-    id: int
-    kind: str
-    order_id: int | None
-    payment_id: int | None
-    details: dict[str, Any]
-    created_at: datetime
-    resolved_at: datetime | None
-
-
-class FlagList(Out):
-    items: list[FlagOut]
 
 
 @api.op(
@@ -155,14 +106,6 @@ async def finance_flags(ctx: Ctx) -> FlagList:
         return FlagList(items=[FlagOut.model_validate(r) for r in rows])
 
 
-class StatementCheckOut(Out):
-    day: str
-    lines: int
-    matched: int
-    fees_minor: int
-    mismatches: list[dict[str, Any]]
-
-
 @api.op(
     "POST",
     "/staff/finance/statements/{day:date}/reconcile",
@@ -181,10 +124,4 @@ async def reconcile_statement(ctx: Ctx) -> StatementCheckOut:
         check = await ctx.services.payments.reconcile_statement(day)
     except ProviderError as exc:
         raise Unavailable("the payment provider did not give the statement; try again later") from exc
-    return StatementCheckOut(
-        day=check.day,
-        lines=check.lines,
-        matched=check.matched,
-        fees_minor=check.fees_minor,
-        mismatches=check.flags,
-    )
+    return statement_check_out(check)

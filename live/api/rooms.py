@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from commerce.core.transitions import history
+from live.api.presenters import room_out, stream_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
-    Id,
-    In,
-    LiveFigures,
+    FollowIn,
+    FollowOut,
     OptionalReasonIn,
-    Out,
     RoomIn,
     RoomOut,
     RoomPage,
@@ -22,11 +19,10 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.api.views import room_out, stream_out
-from live.rooms import actions, report
+from live.rooms import actions, service
 from live.rooms.models import Room
 from live.rooms.service import Closing, close_room
-from live.streaming.service import read_stream
+from live.streaming.actions import read_stream
 
 api = Api()
 TAGS = ["rooms"]
@@ -212,32 +208,8 @@ async def room_history(ctx: Ctx) -> TransitionList:
     response=RoomReport,
 )
 async def room_report(ctx: Ctx) -> RoomReport:
-    async with ctx.services.db.read() as s:
-        result = await report.build(s, ctx.user, ctx.path["room_id"], ctx.services.clock)
-    out = RoomReport.model_validate(result, from_attributes=True)
-    f = await ctx.services.hub.figures(result.room_id)
-    peak, unique, likes = result.kept_figures  # the broker's figures may be gone (Redis flushed)
-    out.audience = LiveFigures(
-        online=f.online,
-        peak=max(f.peak, peak),
-        unique_viewers=max(f.unique_viewers, unique),
-        likes=max(f.likes, likes),
-    )
-    viewers = out.audience.unique_viewers
-    if viewers:
-        out.average_watch_seconds = result.watch_seconds // viewers
-        out.conversion = round(result.buyers / viewers, 4)
-    return out
-
-
-class FollowIn(In):
-    room_id: Id | None = Field(None, description="the room the viewer follows from (counted in its report)")
-
-
-class FollowOut(Out):
-    streamer_id: str
-    following: bool
-    new: bool
+    result = await service.room_report(ctx.services, ctx.user, ctx.path["room_id"])
+    return RoomReport.model_validate(result, from_attributes=True)
 
 
 @api.op(

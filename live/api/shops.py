@@ -6,6 +6,7 @@ from commerce.core.transitions import history
 from commerce.shops import actions
 from commerce.shops.conditions import CONDITIONS_VERSION, LIVE_CONDITIONS
 from commerce.shops.models import MemberRole
+from live.api.presenters import shop_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     ConditionOut,
@@ -21,7 +22,6 @@ from live.api.schemas import (
     TransitionList,
     TransitionOut,
 )
-from live.api.views import shop_out
 
 api = Api()
 TAGS = ["shops"]

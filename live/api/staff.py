@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from commerce.core import audit
 from commerce.core.identity import Role
+from live.api.presenters import room_out
 from live.api.routing import Api, Ctx
 from live.api.schemas import (
     AuditOut,
     AuditPage,
     AuditQuery,
-    LiveFigures,
     ReasonIn,
     RoomOut,
     RoomPage,
     RoomsQuery,
 )
-from live.api.views import room_out
 from live.rooms import actions
 from live.rooms.service import Closing, close_room
+from live.rooms.service import staff_rooms as staff_rooms_of
 
 api = Api()
 TAGS = ["staff"]
@@ -32,26 +32,12 @@ TAGS = ["staff"]
     response=RoomPage,
 )
 async def staff_rooms(ctx: Ctx) -> RoomPage:
-    ctx.user.require(Role.PLATFORM_STAFF)
     q: RoomsQuery = ctx.query
-    async with ctx.services.db.read() as s:
-        rooms, total = await actions.list_rooms(
-            s, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset
-        )
-        counts = await actions.subscriber_counts(s, [r.id for r in rooms])
-    items = [room_out(r, subscribers=counts[r.id]) for r in rooms]
-    for item in items:
-        if item.state == "live":
-            f = await ctx.services.hub.figures(item.id)
-            item.figures = LiveFigures(
-                online=f.online, peak=f.peak, unique_viewers=f.unique_viewers, likes=f.likes
-            )
-    return RoomPage(
-        items=items,
-        total=total,
-        limit=q.limit,
-        offset=q.offset,
+    rows, total = await staff_rooms_of(
+        ctx.services, ctx.user, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset
     )
+    items = [room_out(r.room, subscribers=r.subscribers, figures=r.figures) for r in rows]
+    return RoomPage(items=items, total=total, limit=q.limit, offset=q.offset)
 
 
 @api.op(

@@ -31,13 +31,13 @@ def _dumps(value: Any) -> str:
 
 
 async def _snapshot(services: Services, room_id: int, channel: RoomChannel, *, recovered: bool | None) -> str:
-    view = await services.snapshots.view(room_id, covering=channel.last_seq)
+    snap = await services.snapshots.get(room_id, covering=channel.last_seq)
     chat = await services.hub.recent_chat(room_id, services.settings.ws_snapshot_chat)
     body: dict[str, Any] = {
         "t": "snapshot",
-        "seq": view.seq,
-        "room": view.room,
-        "cart": view.cart,
+        "seq": snap.seq,
+        "room": snap.room,
+        "cart": snap.cart,
         "counts": channel.audience.counts(),
         "chat": chat,
         "ts": int(time.time() * 1000),
@@ -51,16 +51,16 @@ async def _resume(services: Services, room_id: int, channel: RoomChannel, since:
     """The first frame for a viewer coming back with ``since``: ``resume`` with every state event it
     missed, only when they can all be had (from the broker's history and the database's record) up to
     the room's seq in the database; otherwise a snapshot with ``recovered: false`` (also when
-    ``since`` is ahead of the room). The view is read after joining, so it covers every event the
+    ``since`` is ahead of the room). The snapshot is read after joining, so it covers every event the
     room's channel had already delivered here; later ones reach the viewer through the channel."""
-    view = await services.snapshots.view(room_id, covering=max(channel.last_seq, since))
-    events = None if since > view.seq else await services.hub.missed(room_id, since, view.seq)
+    snap = await services.snapshots.get(room_id, covering=max(channel.last_seq, since))
+    events = None if since > snap.seq else await services.hub.missed(room_id, since, snap.seq)
     if events is None:
         services.metrics.ws_resume.labels("snapshot").inc()
         return await _snapshot(services, room_id, channel, recovered=False)
     services.metrics.ws_resume.labels("recovered").inc()
     state = [{**json.loads(p.data), "seq": p.seq} for p in events]
-    return _dumps({"t": "resume", "recovered": True, "seq": view.seq, "state": state})
+    return _dumps({"t": "resume", "recovered": True, "seq": snap.seq, "state": state})
 
 
 async def room_socket(websocket: WebSocket) -> None:
@@ -101,15 +101,15 @@ async def _serve_viewer(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_UNAUTHENTICATED, "invalid or expired token")
         return
     try:
-        view = await services.snapshots.view(room_id, covering=0)
+        snap = await services.snapshots.get(room_id, covering=0)
     except NotFound:
         await websocket.send_text(
             _dumps({"t": "error", "code": "not_found", "message": f"room {room_id} not found"})
         )
         await websocket.close(CLOSE_NOT_FOUND, "room not found")
         return
-    if view.room["state"] in FINAL_STATES:
-        await websocket.send_text(_dumps({"t": "ended", "room": room_id, "state": view.room["state"]}))
+    if snap.room["state"] in FINAL_STATES:
+        await websocket.send_text(_dumps({"t": "ended", "room": room_id, "state": snap.room["state"]}))
         await websocket.close(CLOSE_ROOM_ENDED, "room ended")
         return
 
@@ -128,7 +128,7 @@ async def _serve_viewer(websocket: WebSocket) -> None:
     )
     services.metrics.ws_accepted.labels("asgi" if conn.direct is None else "direct").inc()
     conn.on_drop = lambda action: services.metrics.ws_drops.labels(action).inc()
-    channel = await services.hub.join(room_id, conn, known_seq=view.seq)
+    channel = await services.hub.join(room_id, conn, known_seq=snap.seq)
     if not channel.muted_loaded:
         async with services.db.read() as session:
             channel.muted |= await muted_users(session, room_id)

@@ -23,7 +23,7 @@ from live.close_codes import CLOSE_FLOOD, CLOSE_TOO_BIG
 from live.connection import Connection
 from live.container import Services
 from live.hub import RoomChannel
-from live.moderation.actions import send_danmaku
+from live.moderation.service import send_danmaku
 
 Monotonic = Callable[[], float]
 

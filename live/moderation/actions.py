@@ -1,39 +1,29 @@
-"""Moderation actions: danmaku (sending one through the room's rules, the word list, the review queue),
-mutes and room admins. Changes that viewers must see (a removed danmaku, a mute) are room state events."""
+"""Moderation actions: the word list and its filter, the review queue, mutes and room admins (sending a
+danmaku is ``live.moderation.service.send_danmaku``). Changes that viewers must see (a removed danmaku,
+a mute) are room state events."""
 
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.audit import record_audit
-from commerce.core.database import Database
 from commerce.core.db import Clock
-from commerce.core.errors import Conflict, DomainError, Forbidden, NotFound
+from commerce.core.errors import Conflict, Forbidden, NotFound
 from commerce.core.identity import Principal, Role
-from commerce.core.transitions import StateMachine, record_transition
+from commerce.core.transitions import record_transition
 from live.moderation.models import ChatReview, ReviewStatus, RoomAdmin, RoomMute, SensitiveWord, WordAction
+from live.moderation.transitions import REVIEW
 from live.rooms.actions import get_room, room_event, shop_role
 from live.rooms.models import Room
 from live.rooms.transitions import FINAL
 
 ROOM_ADMIN = "room_admin"  # the actor role recorded when a named room admin acts
-
-REVIEW = StateMachine[ReviewStatus](
-    "chat_review",
-    {
-        ReviewStatus.PENDING: frozenset({ReviewStatus.APPROVED, ReviewStatus.REMOVED}),
-        ReviewStatus.APPROVED: frozenset({ReviewStatus.REMOVED}),
-    },
-)
 
 
 @dataclass(frozen=True)
@@ -66,101 +56,6 @@ class WordFilter:
             masked = sorted({m.group(0).lower() for m in self._mask.finditer(text)})
             shown = self._mask.sub(lambda m: "*" * len(m.group(0)), text)
         return Verdict(shown, blocked, masked)
-
-
-class DanmakuRefused(DomainError):
-    """A danmaku the room does not take; ``code`` says why (login_required, invalid, muted, rate_limited,
-    blocked)."""
-
-    def __init__(self, code: str, message: str, *, details: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message, details=details)
-        self.code = code
-
-
-class WordList(Protocol):
-    """The word list as currently known (``live.moderation.cache.WordListCache``)."""
-
-    async def get(self) -> WordFilter: ...
-
-
-class ChatOutlet(Protocol):
-    """Where an accepted danmaku goes: every viewer of the room (``live.hub.Hub``)."""
-
-    async def publish_chat(self, room_id: int, data: dict[str, Any]) -> None: ...
-
-
-class Allowance(Protocol):
-    """The sender's danmaku allowance (a token bucket): ``take`` is False when it is spent."""
-
-    def take(self) -> bool: ...
-
-
-def check_text(text: object, max_chars: int) -> str | None:
-    """What is wrong with a danmaku's text, or None."""
-    if not isinstance(text, str) or not text.strip():
-        return "text must be a non-empty string"
-    if len(text) > max_chars:
-        return f"text longer than {max_chars} characters"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        return "text contains control characters"
-    return None
-
-
-async def send_danmaku(
-    db: Database,
-    words: WordList,
-    outlet: ChatOutlet,
-    *,
-    room_id: int,
-    sender: Principal | None,
-    text: object,
-    muted: Container[str],
-    allowance: Allowance,
-    max_chars: int,
-    clock: Clock,
-) -> dict[str, Any]:
-    """A viewer says something in a room. Refused (``DanmakuRefused``) for a guest, a bad text, a muted
-    sender, a spent allowance or a blocked word; words on the mask list are starred out and the original
-    is queued for review (committed before the danmaku is shown, so nothing unreviewed is lost). Returns
-    the danmaku as every viewer receives it."""
-    if sender is None:
-        raise DanmakuRefused("login_required", "guests cannot send danmaku")
-    problem = check_text(text, max_chars)
-    if problem is not None:
-        raise DanmakuRefused("invalid", problem)
-    assert isinstance(text, str)
-    if sender.user_id in muted:
-        raise DanmakuRefused("muted", "you are muted in this room")
-    if not allowance.take():
-        raise DanmakuRefused("rate_limited", "too many danmaku; slow down")
-    text = text.strip()
-    verdict = (await words.get()).check(text)
-    if verdict.blocked:
-        raise DanmakuRefused(
-            "blocked", "the message contains words that are not allowed", details={"words": verdict.blocked}
-        )
-    now = clock()
-    data: dict[str, Any] = {
-        "id": uuid.uuid4().hex,
-        "user_id": sender.user_id,
-        "name": sender.name,
-        "text": verdict.text,
-        "ts": int(now.timestamp() * 1000),
-    }
-    if verdict.masked:
-        data["masked"] = True
-        async with db.transaction() as session:
-            await queue_review(
-                session,
-                chat_id=data["id"],
-                room_id=room_id,
-                user_id=sender.user_id,
-                original=text,
-                verdict=verdict,
-                at=now,
-            )
-    await outlet.publish_chat(room_id, data)
-    return data
 
 
 async def load_filter(session: AsyncSession) -> WordFilter:

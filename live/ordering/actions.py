@@ -14,12 +14,12 @@ from commerce.core.errors import Conflict, NotFound, PurchaseRefused
 from commerce.core.identity import Principal
 from commerce.core.transitions import TransitionRecord, record_transition
 from commerce.orders import actions as orders
-from commerce.orders.machine import Actor
 from commerce.orders.models import Allotment, OrderDraft
 from commerce.orders.stock import StockLedger
+from commerce.orders.transitions import Actor
 from live.cart.actions import stock_event
 from live.cart.models import Listing, ListingStatus
-from live.ordering.views import SaleView
+from live.ordering.sale_cache import SaleFacts
 from live.rooms.actions import actor_role, get_room, require_room_manager, room_event
 from live.rooms.models import RoomState
 from live.rooms.transitions import FINAL
@@ -82,7 +82,7 @@ async def _listing(session: AsyncSession, room_id: int, listing_id: int, *, lock
 
 
 def draft_order(
-    view: SaleView,
+    sale: SaleFacts,
     buyer: Principal,
     *,
     sku_id: int,
@@ -92,41 +92,41 @@ def draft_order(
     request_hash: str,
 ) -> OrderDraft:
     """Check what the room says (live, listing on sale, the SKU belongs to it) and draft the order."""
-    if view.room_state in FINAL:
+    if sale.room_state in FINAL:
         raise PurchaseRefused(
-            "room_ended", f"room {view.room_id} has ended", details={"room_state": view.room_state}
+            "room_ended", f"room {sale.room_id} has ended", details={"room_state": sale.room_state}
         )
-    if view.room_state != RoomState.LIVE:
-        raise PurchaseRefused("room_not_live", f"room {view.room_id} is not live yet")
-    if view.listing_status == ListingStatus.SOLD_OUT:
+    if sale.room_state != RoomState.LIVE:
+        raise PurchaseRefused("room_not_live", f"room {sale.room_id} is not live yet")
+    if sale.listing_status == ListingStatus.SOLD_OUT:
         raise PurchaseRefused("sold_out", "sold out", details={"left": 0})
-    if view.listing_status != ListingStatus.ON_SALE:
+    if sale.listing_status != ListingStatus.ON_SALE:
         raise PurchaseRefused(
-            "not_on_sale", "this product is not on sale", details={"status": view.listing_status}
+            "not_on_sale", "this product is not on sale", details={"status": sale.listing_status}
         )
-    sku = view.skus.get(sku_id)
+    sku = sale.skus.get(sku_id)
     if sku is None:
         raise Conflict(
             f"SKU {sku_id} is not one of this listing's product's SKUs", details={"field": "sku_id"}
         )
-    price = view.live_price_minor if view.live_price_minor is not None else sku.price_minor
+    price = sale.live_price_minor if sale.live_price_minor is not None else sku.price_minor
     return OrderDraft(
         buyer_id=buyer.user_id,
         buyer_name=buyer.name[:100],
         idempotency_key=key,
         request_hash=request_hash,
-        shop_id=view.shop_id,
-        sale_id=view.listing_id,
-        room_id=view.room_id,
-        streamer_id=view.streamer_id,
-        product_id=view.product_id,
+        shop_id=sale.shop_id,
+        sale_id=sale.listing_id,
+        room_id=sale.room_id,
+        streamer_id=sale.streamer_id,
+        product_id=sale.product_id,
         sku_id=sku_id,
-        title=view.title,
+        title=sale.title,
         sku_attributes=sku.attributes,
         quantity=quantity,
         unit_price_minor=price,
         total_minor=price * quantity,
-        currency=view.currency,
+        currency=sale.currency,
         address=address,
     )
 

@@ -43,7 +43,7 @@ def consumers(services: Services) -> list[Consumer]:
             async with services.db.transaction() as s:
                 flipped = await actions.follow_stock(s, room_id, sale_id, services.clock)
             if flipped:
-                services.sale_views.forget(room_id)
+                services.sale_cache.forget(room_id)
 
     async def ledger_mirror(events: Sequence[Event]) -> None:
         sales: set[int] = set()
@@ -62,8 +62,8 @@ def consumers(services: Services) -> list[Consumer]:
                 sales.update(await s.scalars(select(Listing.id).where(Listing.room_id.in_(ended))))
         for sale_id in sorted(sales):
             await services.orders.mirror(sale_id, strict=True)
-        for room_id in rooms:  # this process's cached sale views (others drop theirs on state events)
-            services.sale_views.forget(room_id)
+        for room_id in rooms:  # this process's cached sale facts (others drop theirs on state events)
+            services.sale_cache.forget(room_id)
 
     async def bought_notices(events: Sequence[Event]) -> None:
         per_room: dict[int, list[tuple[str, str]]] = {}

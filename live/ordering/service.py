@@ -16,8 +16,8 @@ from typing import Any
 
 from commerce.core.errors import DomainError, NotFound, PurchaseRefused
 from commerce.core.identity import Principal, Role
-from commerce.orders.machine import MOVERS, ORDER, Actor
 from commerce.orders.models import Allotment, Order, OrderStatus
+from commerce.orders.transitions import MOVERS, ORDER, Actor
 from commerce.shops.actions import membership, require_operator
 from commerce.shops.models import MemberRole
 from live.container import Services
@@ -50,10 +50,10 @@ async def buy(
     # a ledger that keeps key marks answers retries itself (no database read for a first attempt)
     earlier = None if orders.stock.keeps_marks else await orders.replay(buyer.user_id, key, request_hash)
     if earlier is None:
-        view = await services.sale_views.get(room_id, listing_id)
+        sale = await services.sale_cache.get(room_id, listing_id)
         try:
             draft = actions.draft_order(
-                view,
+                sale,
                 buyer,
                 sku_id=sku_id,
                 quantity=quantity,

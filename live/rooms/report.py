@@ -13,6 +13,7 @@ from commerce.core.db import Clock
 from commerce.core.identity import Principal
 from commerce.core.transitions import TransitionRecord
 from commerce.orders.models import Order, OrderStatus
+from live.broker import RoomFigures
 from live.cart.actions import pinned
 from live.cart.models import ListingStatus
 from live.rooms.actions import get_room, require_room_reader, subscriber_counts
@@ -73,6 +74,30 @@ class RoomReport:
     currency: str | None = None
     buyers: int = 0
     series: list[MinutePoint] = field(default_factory=list)
+    audience: RoomFigures | None = None  # over every process, never below ``kept_figures``
+    average_watch_seconds: int = 0  # watch time per unique viewer
+    conversion: float = 0.0  # buyers (with a paid order) / unique viewers
+
+
+def with_audience(report: RoomReport, live: RoomFigures) -> RoomReport:
+    """The report with its audience: the live figures over every process, but never below what the hub
+    last kept in the room row (the broker's figures may be gone: Redis flushed)."""
+    peak, unique, likes = report.kept_figures
+    audience = RoomFigures(
+        online=live.online,
+        peak=max(live.peak, peak),
+        unique_viewers=max(live.unique_viewers, unique),
+        likes=max(live.likes, likes),
+    )
+    viewers = audience.unique_viewers
+    if not viewers:
+        return replace(report, audience=audience)
+    return replace(
+        report,
+        audience=audience,
+        average_watch_seconds=report.watch_seconds // viewers,
+        conversion=round(report.buyers / viewers, 4),
+    )
 
 
 async def build(session: AsyncSession, actor: Principal, room_id: int, clock: Clock) -> RoomReport:

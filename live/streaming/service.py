@@ -456,11 +456,3 @@ class StreamService:
             if before is not None:
                 stmt = stmt.where(StreamEventRecord.id < before)
             return list(await s.scalars(stmt.order_by(StreamEventRecord.id.desc()).limit(limit)))
-
-
-async def read_stream(s: AsyncSession, room_id: int) -> tuple[RoomStream | None, list[RoomReplay]]:
-    row = await s.get(RoomStream, room_id)
-    replays = list(
-        await s.scalars(select(RoomReplay).where(RoomReplay.room_id == room_id).order_by(RoomReplay.id))
-    )
-    return row, replays

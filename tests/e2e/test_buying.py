@@ -12,8 +12,8 @@ import pytest
 
 from commerce.core.identity import Role
 from commerce.orders import actions as order_actions
-from commerce.orders.machine import Actor
 from commerce.orders.models import Order, OrderStatus
+from commerce.orders.transitions import Actor
 from live.ordering.jobs import OrderJobs
 from tests.e2e.buying import ADDRESS, _buy, _sale
 from tests.e2e.channel import Viewer, serve

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from commerce.core.money import MAX_MINOR
-from live.payments import SANDBOX_MOUNT
+from live.payment_factory import SANDBOX_MOUNT
 from tests.e2e.world import ok, product_body, qualified_shop, scheduled_room
 from tests.support import Client
 

@@ -141,7 +141,7 @@ async def test_a_pool_that_stays_busy_answers_503_with_retry_after(
     c = await _client(sqlite_template.fresh(tmp_path), clock, db_pool_size=1, db_wait_seconds=0.3)
     try:
         _w, rid, lid, sku = await _sale(c, stock=10, limit=1)
-        c.services.sale_views.max_age = 0  # every attempt reads the listing
+        c.services.sale_cache.max_age = 0  # every attempt reads the listing
         db = c.services.db
         async with db.read() as s1, db.read() as s2:
             await s1.execute(text("SELECT 1"))

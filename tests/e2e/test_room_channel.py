@@ -422,21 +422,21 @@ async def test_viewers_joining_together_share_one_snapshot_read(client: Client) 
     rid, lid = room["id"], room["listing_ids"][0]
     now = [0.0]
     snaps = RoomSnapshots(c.services.db, c.services.orders.stock, max_age=2.0, monotonic=lambda: now[0])
-    views = await asyncio.gather(*(snaps.view(rid, covering=0) for _ in range(50)))
-    assert snaps.reads == 1 and all(v is views[0] for v in views)
-    first = views[0]
+    got = await asyncio.gather(*(snaps.get(rid, covering=0) for _ in range(50)))
+    assert snaps.reads == 1 and all(v is got[0] for v in got)
+    first = got[0]
     assert first.room["state"] == "live" and [x["id"] for x in first.cart] == room["listing_ids"]
-    assert (await snaps.view(rid, covering=first.seq)) is first and snaps.reads == 1
+    assert (await snaps.get(rid, covering=first.seq)) is first and snaps.reads == 1
     await ok(
         await c.call("POST", f"/rooms/{rid}/listings/{lid}/status", w.streamer, json={"status": "on_sale"})
     )
-    newer = await snaps.view(rid, covering=first.seq + 1)  # the hub has delivered an event after it
+    newer = await snaps.get(rid, covering=first.seq + 1)  # the hub has delivered an event after it
     assert snaps.reads == 2 and newer.seq == first.seq + 1
     assert next(x for x in newer.cart if x["id"] == lid)["status"] == "on_sale"
     now[0] = 2.5  # too old, whatever the sequence
-    assert (await snaps.view(rid, covering=0)) is not newer and snaps.reads == 3
+    assert (await snaps.get(rid, covering=0)) is not newer and snaps.reads == 3
     with pytest.raises(NotFound):
-        await asyncio.gather(*(snaps.view(999_999, covering=0) for _ in range(3)))
+        await asyncio.gather(*(snaps.get(999_999, covering=0) for _ in range(3)))
 
 
 async def test_an_overloaded_database_closes_the_joiner_with_1013(
@@ -447,7 +447,7 @@ async def test_an_overloaded_database_closes_the_joiner_with_1013(
     async def pool_exhausted(room_id: int, *, covering: int) -> Any:
         raise sqlalchemy.exc.TimeoutError("QueuePool limit reached")
 
-    monkeypatch.setattr(client.services.snapshots, "view", pool_exhausted)
+    monkeypatch.setattr(client.services.snapshots, "get", pool_exhausted)
     async with websockets.connect(f"{ws_base}/ws/rooms/{room['id']}") as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert first["t"] == "error" and first["code"] == "unavailable"

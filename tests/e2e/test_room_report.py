@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from commerce.core.identity import Role
-from commerce.orders.machine import Actor
 from commerce.orders.models import OrderStatus
+from commerce.orders.transitions import Actor
 from tests.e2e.buying import _buy, _sale
 from tests.e2e.channel import Viewer, serve
 from tests.e2e.world import STAFF, VIEWER, ok

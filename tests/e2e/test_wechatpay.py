@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from commerce.core.identity import Role
 from commerce.payments.provider import InvalidSignature, PayRequest, ProviderError
-from commerce.payments.sandbox import sign_wechatpay_notification
 from commerce.payments.wechatpay import WeChatPayProvider
+from sandbox.payments.wechatpay import sign_wechatpay_notification
 from tests.e2e.buying import _buy, _sale
 from tests.e2e.world import ok
 from tests.support import Client

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from commerce.core.identity import Role
-from commerce.orders.machine import Actor
 from commerce.orders.models import OrderStatus as O
+from commerce.orders.transitions import Actor
 from tests.e2e.buying import ADDRESS
 from tests.e2e.world import STAFF, ShopWorld, qualified_shop, scheduled_room
 from tests.support import Client, DatabaseTemplate, FakeClock, make_services

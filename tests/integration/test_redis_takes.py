@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from commerce.orders.redis_stock import PIPELINE, RedisStock
 from commerce.orders.stock import LIMIT, SOLD_OUT, SaleConfig
+from commerce.orders.stock.redis import PIPELINE, RedisStock
 from tests.support import IN_CI, reachable, redis_url
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

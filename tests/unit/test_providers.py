@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from live.payments import create_payment_provider
+from live.payment_factory import create_payment_provider
 from tests.support import settings_for
 
 
@@ -83,7 +83,7 @@ def test_unknown_media_provider_is_refused_at_start_up() -> None:
 )
 def test_cdn_providers_need_their_keys(name: str, needs: str) -> None:
     from commerce.core.db import system_clock
-    from live.media import create_media_provider
+    from live.media_factory import create_media_provider
 
     with pytest.raises(ValueError, match=f"MEDIA_PROVIDER={name} needs {needs}"):
         create_media_provider(settings_for("sqlite:///x.db", media_provider=name), _no_sink, system_clock)
@@ -91,7 +91,7 @@ def test_cdn_providers_need_their_keys(name: str, needs: str) -> None:
 
 def test_each_media_provider_is_built_by_name() -> None:
     from commerce.core.db import system_clock
-    from live.media import create_media_provider
+    from live.media_factory import create_media_provider
 
     extra = {
         "aliyun": {

@@ -1,18 +1,13 @@
-"""Stock ledgers: take units of a sale for a buyer atomically (on sale, started, in stock, within the
-buyer's limit), give them back, and expose the counters for reconciliation.
-
-``DatabaseStock`` (the embedded default) does it with one conditional update and an upsert in one
-transaction; ``RedisStock`` (``commerce.orders.redis_stock``) with one Lua script. The allotment's
-configuration (total, limit, start, open) lives in the database; a ledger mirrors it via ``configure``.
-"""
+"""The stock ledger in the database (the embedded default): the counters are the ``sale_allotments``
+rows themselves; a take is one conditional update and an upsert of the buyer's units in one short
+transaction, and takes that arrive together share it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,68 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.core.database import Database
 from commerce.orders.models import Allotment, AllotmentBuyer, Order
-
-# why a take was refused
-NOT_OPEN = "not_on_sale"
-NOT_STARTED = "not_started"
-SOLD_OUT = "sold_out"
-INSUFFICIENT = "insufficient_stock"
-LIMIT = "limit_reached"
-UNKNOWN = "unknown_sale"  # the ledger has no record of the sale (e.g. Redis lost it): configure first
-
-
-@dataclass(frozen=True)
-class Take:
-    ok: bool
-    left: int  # units left after the take (ok) or now (refused)
-    reason: str | None = None
-    seconds_to_start: float | None = None
-    user_units: int = 0  # units the buyer holds after the take (ok) or now (refused)
-    order_id: int | None = None  # set instead when the Idempotency-Key already made an order
-
-
-@dataclass(frozen=True)
-class SaleConfig:
-    sale_id: int
-    total: int
-    limit_per_user: int | None
-    starts_at: datetime | None
-    open: bool
-
-
-@dataclass(frozen=True)
-class Counters:
-    sold: int
-    users: dict[str, int]
-
-
-class StockLedger(Protocol):
-    keeps_marks: bool  # whether ``take`` answers a retry of an order from its Idempotency-Key
-
-    async def take(self, sale_id: int, user_id: str, qty: int, now: datetime, key: str | None = None) -> Take:
-        """Take units; with ``key`` a ledger that keeps marks first answers a retry (``order_id``)."""
-        ...
-
-    async def give_back(self, sale_id: int, user_id: str, qty: int) -> int:
-        """Return units (a failed order write, a cancellation, an unpaid close); the units left."""
-        ...
-
-    async def configure(self, config: SaleConfig, counters: Counters | None = None) -> None:
-        """Mirror the sale's configuration; ``counters`` also resets sold and per-user units."""
-        ...
-
-    async def counters(self, sale_id: int) -> Counters | None: ...
-
-    async def sold(self, sale_ids: Sequence[int], session: AsyncSession | None = None) -> dict[int, int]:
-        """Units taken of each sale the ledger knows (a sale it has no record of is left out). The
-        database ledger reads them in ``session`` when given (the caller's transaction)."""
-        ...
-
-    async def remember_many(self, marks: list[tuple[str, str, int]]) -> None:
-        """Remember (buyer, Idempotency-Key, order id) marks, if the ledger keeps them."""
-        ...
-
-    async def close(self) -> None: ...
+from commerce.orders.stock.base import (
+    INSUFFICIENT,
+    LIMIT,
+    NOT_OPEN,
+    NOT_STARTED,
+    SOLD_OUT,
+    UNKNOWN,
+    Counters,
+    SaleConfig,
+    Take,
+)
 
 
 def _upsert(session: AsyncSession) -> Any:
@@ -276,16 +220,3 @@ class DatabaseStock:
 
     async def close(self) -> None:
         return None
-
-
-def create_stock(url: str | None, db: Database, *, prefix: str = "yc") -> StockLedger:
-    """``None``/``memory://``: the database's own counters; ``redis://``: counters in Redis."""
-    scheme = (url or "memory://").split("://", 1)[0].lower()
-    if scheme == "memory":
-        return DatabaseStock(db)
-    if scheme in {"redis", "rediss", "unix"}:
-        from commerce.orders.redis_stock import RedisStock
-
-        assert url is not None
-        return RedisStock(url, prefix=prefix)
-    raise ValueError(f"unsupported stock URL scheme {scheme!r}; use memory:// or redis://")

@@ -1,22 +1,18 @@
-"""A sandbox payment provider that behaves like a licensed one, for development and tests.
-
-It is a separate HTTP service (``python -m commerce.payments.sandbox``), or the same app served
-in-process (the default). It keeps its own ledger of payments and refunds, has a payment page a person
-can click through, signs its asynchronous notifications (HMAC-SHA256, see ``signing.py``), delivers
-them to the merchant's ``notify_url`` with retries on a schedule like the big providers' (and sends
-some twice, as they do), and writes a daily statement (payments, refunds, fees).
+"""The sandbox payment provider's side (the "bank"), which behaves like a licensed provider, for
+development and tests: its own ledger of payments and refunds, asynchronous notifications signed with
+HMAC-SHA256 (``commerce/payments/signing.py``, shared with our client) and delivered to the merchant's
+``notify_url`` with retries on a schedule like the big providers' (some sent twice, as they do), and a
+daily statement (payments, refunds, fees). Its HTTP face is ``app.py``; ``python -m sandbox.payments``
+runs it as its own service.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
-import html
 import io
 import json
 import logging
-import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,12 +21,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
 
-from commerce.payments.signing import MAX_SKEW_SECONDS, notification_headers, parse_authorization, sign
+from commerce.payments.signing import notification_headers
 
 log = logging.getLogger("yellowcart.sandbox")
 
@@ -282,193 +274,3 @@ def _http_sender() -> Sender:
         return (await client.post(url, content=body, headers=headers)).status_code
 
     return send
-
-
-def create_app(bank: SandboxBank) -> Starlette:
-    """The sandbox's HTTP face: the merchant API (signed requests) and the buyer's payment page."""
-
-    async def authorized(request: Request) -> bytes:
-        body = await request.body()
-        auth = parse_authorization(request.headers.get("authorization", ""))
-        if auth is None or auth["mchid"] != bank.merchant:
-            raise SandboxError(401, "unauthorized", "missing or malformed Authorization")
-        if not auth["timestamp"].isdigit() or abs(time.time() - int(auth["timestamp"])) > MAX_SKEW_SECONDS:
-            raise SandboxError(401, "unauthorized", "stale request")
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        expected = sign(bank.api_key, request.method, path, auth["timestamp"], auth["nonce"], body)
-        if not secrets.compare_digest(expected, auth["signature"]):
-            raise SandboxError(401, "unauthorized", "signature does not match")
-        return body
-
-    def handle(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-        async def wrapped(request: Request) -> Response:
-            try:
-                return await fn(request)
-            except SandboxError as e:
-                return JSONResponse({"code": e.code, "message": e.message}, status_code=e.status)
-            except (KeyError, ValueError, TypeError) as e:
-                return JSONResponse({"code": "bad_request", "message": str(e)}, status_code=400)
-
-        return wrapped
-
-    @handle
-    async def create_payment(request: Request) -> Response:
-        return JSONResponse(bank.create(json.loads(await authorized(request))), status_code=201)
-
-    @handle
-    async def get_payment(request: Request) -> Response:
-        await authorized(request)
-        p = bank._payment(request.path_params["no"])
-        status = (
-            "refunded" if p.status == "paid" and p.refunded_minor >= p.paid_amount_minor > 0 else p.status
-        )
-        return JSONResponse(
-            {
-                "out_trade_no": p.out_trade_no,
-                "status": status,
-                "amount_minor": p.paid_amount_minor or p.amount_minor,
-                "currency": p.currency,
-                "txn_id": p.txn_id if p.status == "paid" else None,
-            }
-        )
-
-    @handle
-    async def create_refund(request: Request) -> Response:
-        r = bank.refund(json.loads(await authorized(request)))
-        return JSONResponse({"out_refund_no": r.out_refund_no, "refund_id": r.refund_id, "status": r.status})
-
-    @handle
-    async def get_refund(request: Request) -> Response:
-        await authorized(request)
-        r = bank.refunds.get(request.path_params["no"])
-        if r is None:
-            raise SandboxError(404, "not_found", "no such refund")
-        return JSONResponse({"out_refund_no": r.out_refund_no, "refund_id": r.refund_id, "status": r.status})
-
-    @handle
-    async def statement(request: Request) -> Response:
-        await authorized(request)
-        day = date.fromisoformat(request.path_params["day"])
-        return PlainTextResponse(bank.statement(day).decode(), media_type="text/csv")
-
-    @handle
-    async def page(request: Request) -> Response:
-        p = bank._payment(request.path_params["no"])
-        amount = f"{p.amount_minor / 100:.2f} {html.escape(p.currency)}"
-        return HTMLResponse(
-            "<!doctype html><meta charset=utf-8><title>Sandbox checkout</title>"
-            f"<h1>Pay {amount}</h1><p>{html.escape(p.description)}</p><p>Status: {html.escape(p.status)}</p>"
-            # relative, so the page works wherever the sandbox is mounted (/sandbox in-process)
-            f'<form method=post action="{html.escape(p.out_trade_no)}/confirm">'
-            "<button>Pay now</button></form>"
-        )
-
-    @handle
-    async def confirm(request: Request) -> Response:
-        bank.pay(request.path_params["no"])
-        return RedirectResponse(str(request.url).removesuffix("/confirm"), status_code=303)
-
-    @handle
-    async def test_pay(request: Request) -> Response:
-        """Pay as a buyer would, optionally with another amount (to rehearse a mismatch)."""
-        body = json.loads(await authorized(request))
-        p = bank.pay(str(body["out_trade_no"]), body.get("amount_minor"))
-        return JSONResponse({"out_trade_no": p.out_trade_no, "status": p.status})
-
-    @handle
-    async def deliver(request: Request) -> Response:
-        await authorized(request)
-        return JSONResponse({"sent": await bank.deliver_due()})
-
-    return Starlette(
-        routes=[
-            Route("/v1/payments", create_payment, methods=["POST"]),
-            Route("/v1/payments/{no}", get_payment, methods=["GET"]),
-            Route("/v1/refunds", create_refund, methods=["POST"]),
-            Route("/v1/refunds/{no}", get_refund, methods=["GET"]),
-            Route("/v1/statements/{day}", statement, methods=["GET"]),
-            Route("/v1/test/pay", test_pay, methods=["POST"]),
-            Route("/v1/test/deliver", deliver, methods=["POST"]),
-            Route("/pay/{no}", page, methods=["GET"]),
-            Route("/pay/{no}/confirm", confirm, methods=["POST"]),
-        ]
-    )
-
-
-def main() -> None:
-    import uvicorn
-
-    ap = argparse.ArgumentParser(description="Run the sandbox payment provider as its own HTTP service.")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8700)
-    ap.add_argument("--merchant", default="sandbox-merchant")
-    ap.add_argument("--api-key", default="sandbox-api-key")
-    ap.add_argument("--notify-secret", default="sandbox-notify-secret")
-    args = ap.parse_args()
-    bank = SandboxBank(
-        merchant=args.merchant,
-        api_key=args.api_key,
-        notify_secret=args.notify_secret,
-        public_url=f"http://{args.host}:{args.port}",
-    )
-    app = create_app(bank)
-
-    async def serve() -> None:
-        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_config=None))
-        notifier = asyncio.create_task(bank.run_notifier())
-        try:
-            await server.serve()
-        finally:
-            notifier.cancel()
-
-    asyncio.run(serve())
-
-
-if __name__ == "__main__":
-    main()
-
-
-def sign_wechatpay_notification(
-    event_type: str,
-    original_type: str,
-    data: dict[str, Any],
-    *,
-    api_v3_key: str,
-    platform_key: Any,
-    serial: str,
-    now: float | None = None,
-) -> tuple[dict[str, str], bytes]:
-    """A notification signed and encrypted the way WeChat Pay API v3 documents it (see wechatpay.py):
-    for rehearsing that provider's verification without reaching it."""
-    from commerce.payments.wechatpay import encrypt_resource, rsa_sign
-
-    nonce = secrets.token_hex(6)  # 12 characters: the AES-GCM nonce
-    body = json.dumps(
-        {
-            "id": str(uuid.uuid4()),
-            "create_time": datetime.now(UTC).isoformat(timespec="seconds"),
-            "resource_type": "encrypt-resource",
-            "event_type": event_type,
-            "summary": "sandbox",
-            "resource": {
-                "original_type": original_type,
-                "algorithm": "AEAD_AES_256_GCM",
-                "ciphertext": encrypt_resource(api_v3_key, json.dumps(data).encode(), original_type, nonce),
-                "associated_data": original_type,
-                "nonce": nonce,
-            },
-        },
-        separators=(",", ":"),
-    ).encode()
-    ts = str(int(now if now is not None else time.time()))
-    sig_nonce = secrets.token_hex(16)
-    signature = rsa_sign(platform_key, f"{ts}\n{sig_nonce}\n{body.decode()}\n")
-    headers = {
-        "Wechatpay-Timestamp": ts,
-        "Wechatpay-Nonce": sig_nonce,
-        "Wechatpay-Serial": serial,
-        "Wechatpay-Signature": signature,
-        "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
-        "Content-Type": "application/json",
-    }
-    return headers, body

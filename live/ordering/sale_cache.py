@@ -1,7 +1,7 @@
-"""What a purchase needs to know about a listing (room, shop, streamer, product, SKU prices), read once
-and shared by the attempts of a flash sale.
+"""This process's cache of what a purchase needs to know about a listing (``SaleFacts``: room, shop,
+streamer, product, SKU prices), read once and shared by the attempts of a flash sale.
 
-A view is kept at most ``max_age`` seconds and dropped as soon as this process sees a state event of the
+An entry is kept at most ``max_age`` seconds and dropped as soon as this process sees a state event of the
 room (a price or status change reaches the hub before most viewers could react to it). Whether the
 listing may be sold is not decided here: the stock ledger holds that (open, started, in stock).
 """
@@ -24,13 +24,13 @@ from live.shared_reads import SharedReads
 
 
 @dataclass(frozen=True)
-class SkuView:
+class SkuFacts:
     price_minor: int
     attributes: dict[str, Any]
 
 
 @dataclass(frozen=True)
-class SaleView:
+class SaleFacts:
     room_id: int
     room_state: RoomState
     shop_id: int
@@ -41,20 +41,22 @@ class SaleView:
     currency: str
     product_id: int
     title: str
-    skus: dict[int, SkuView]
+    skus: dict[int, SkuFacts]
     read_at: float
 
 
-class SaleViews:
+class SaleCache:
+    """The ``SaleFacts`` of listings, per (room, listing), shared by concurrent readers."""
+
     def __init__(
         self, db: Database, *, max_age: float = 1.0, monotonic: Callable[[], float] = time.monotonic
     ):
         self._db = db
         self.max_age = max_age
         self._now = monotonic
-        self._shared: SharedReads[tuple[int, int], SaleView] = SharedReads()
+        self._shared: SharedReads[tuple[int, int], SaleFacts] = SharedReads()
 
-    async def get(self, room_id: int, listing_id: int) -> SaleView:
+    async def get(self, room_id: int, listing_id: int) -> SaleFacts:
         return await self._shared.get(
             (room_id, listing_id),
             lambda: self._read(room_id, listing_id),
@@ -64,7 +66,7 @@ class SaleViews:
     def forget(self, room_id: int) -> None:
         self._shared.forget(lambda k: k[0] == room_id)
 
-    async def _read(self, room_id: int, listing_id: int) -> SaleView:
+    async def _read(self, room_id: int, listing_id: int) -> SaleFacts:
         async with self._db.read() as s:
             room = await s.get(Room, room_id)
             if room is None:
@@ -77,10 +79,10 @@ class SaleViews:
             product = await s.get(Product, listing.product_id)
             assert product is not None
             skus = {
-                sku.id: SkuView(sku.price_minor, dict(sku.attributes))
+                sku.id: SkuFacts(sku.price_minor, dict(sku.attributes))
                 for sku in await s.scalars(select(Sku).where(Sku.product_id == product.id))
             }
-        return SaleView(
+        return SaleFacts(
             room_id=room.id,
             room_state=room.state,
             shop_id=room.shop_id,

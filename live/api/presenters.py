@@ -1,20 +1,24 @@
-"""Map domain objects to response models."""
+"""Presenters: turn domain rows into the API's response models."""
 
 from __future__ import annotations
 
 from commerce.catalog.models import Product, Sku
+from commerce.payments.service import StatementCheck
 from commerce.shops.actions import allowed_decisions
 from commerce.shops.models import Shop
 from live.api.schemas import (
     ListingOut,
+    LiveFigures,
     ProductOut,
     ProductSummary,
     ReplayOut,
     RoomOut,
     ShopOut,
     SkuOut,
+    StatementCheckOut,
     StreamOut,
 )
+from live.broker import RoomFigures
 from live.cart.actions import CartLine
 from live.cart.transitions import LISTING
 from live.rooms.models import Room
@@ -80,9 +84,14 @@ def stream_out(row: RoomStream, replays: list[RoomReplay], play_token: str | Non
 
 
 def room_out(
-    room: Room, *, subscribers: int = 0, subscribed: bool = False, stream: StreamOut | None = None
+    room: Room,
+    *,
+    subscribers: int = 0,
+    subscribed: bool = False,
+    stream: StreamOut | None = None,
+    figures: RoomFigures | None = None,
 ) -> RoomOut:
-    return RoomOut(
+    out = RoomOut(
         id=room.id,
         shop_id=room.shop_id,
         streamer_id=room.streamer_id,
@@ -100,6 +109,9 @@ def room_out(
         allowed_transitions=sorted(ROOM.allowed(room.state)),
         stream=stream,
     )
+    if figures is not None:  # staff's room list: a live room's figures over every process
+        out.figures = LiveFigures.model_validate(figures, from_attributes=True)
+    return out
 
 
 def listing_out(line: CartLine, room: Room) -> ListingOut:
@@ -127,4 +139,15 @@ def listing_out(line: CartLine, room: Room) -> ListingOut:
         ),
         skus=[sku_out(s) for s in line.skus],
         allowed_statuses=[] if room.state in FINAL else sorted(LISTING.allowed(line.listing.status)),
+    )
+
+
+def statement_check_out(check: StatementCheck) -> StatementCheckOut:
+    """A day's statement compared with our payments and refunds."""
+    return StatementCheckOut(
+        day=check.day,
+        lines=check.lines,
+        matched=check.matched,
+        fees_minor=check.fees_minor,
+        mismatches=check.flags,
     )

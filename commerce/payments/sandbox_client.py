@@ -1,4 +1,5 @@
-"""Our side of the sandbox provider: signed API calls over HTTP, verified notifications."""
+"""Our client of the sandbox payment provider (``sandbox/payments``, the bank): signed API calls over
+HTTP, verified notifications."""
 
 from __future__ import annotations
 

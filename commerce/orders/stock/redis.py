@@ -1,4 +1,5 @@
-"""Stock counters in Redis: one Lua script checks on-sale, start, stock and the buyer's limit and takes.
+"""The stock ledger in Redis (``RedisStock``): one Lua script (``take.lua``) checks on-sale, start, stock
+and the buyer's limit and takes; ``give_back.lua`` returns units.
 
 Takes that arrive together (a flash sale's attempts) are sent together: one pipeline of script calls, each
 call still one atomic script run by Redis in arrival order. A single call costs redis-py about 140 µs of
@@ -19,7 +20,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import NoScriptError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.orders.stock import (
+from commerce.orders.stock.base import (
     INSUFFICIENT,
     LIMIT,
     NOT_OPEN,
@@ -34,8 +35,8 @@ from commerce.orders.stock import (
 log = logging.getLogger("yellowcart.stock")
 _Waiting = tuple[list[str], list[Any], "asyncio.Future[list[Any]]"]  # keys, args, the caller's answer
 
-MARK_SECONDS = 7 * 24 * 3600
-PIPELINE = 256  # script calls per pipeline  # how long an order's Idempotency-Key is answered from Redis
+MARK_SECONDS = 7 * 24 * 3600  # how long an order's Idempotency-Key is answered from Redis
+PIPELINE = 256  # script calls per pipeline
 _REASONS = {-1: UNKNOWN, -2: NOT_OPEN, -3: NOT_STARTED, -4: SOLD_OUT, -5: INSUFFICIENT, -6: LIMIT}
 
 

@@ -1,4 +1,5 @@
-"""Choosing the payment provider from the settings (unknown names are refused at start-up)."""
+"""Choosing the payment provider from the settings (unknown names are refused at start-up); for the
+sandbox without ``PAYMENT_SANDBOX_URL``, also building the in-process bank our client talks to."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from dataclasses import dataclass
 import httpx
 
 from commerce.payments.provider import PaymentProvider
-from commerce.payments.sandbox import SandboxBank, create_app
 from live.settings import Settings
+from sandbox.payments.app import create_app
+from sandbox.payments.bank import SandboxBank
 
 SANDBOX_MOUNT = "/sandbox"
 
@@ -22,7 +24,7 @@ class ProviderSetup:
 def create_payment_provider(settings: Settings) -> ProviderSetup:
     name = settings.payment_provider
     if name == "sandbox":
-        from commerce.payments.sandbox_provider import SandboxProvider
+        from commerce.payments.sandbox_client import SandboxProvider
 
         def client(url: str, transport: httpx.AsyncBaseTransport | None = None) -> SandboxProvider:
             return SandboxProvider(

@@ -1,0 +1,2 @@
+"""Stand-ins for the outside services Yellowcart talks to, for development and tests; never imported by
+``commerce/``."""
