@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from commerce.core.errors import NotFound, Unauthenticated
+from commerce.core.errors import NotFound, Unauthenticated, Unavailable
 from commerce.core.identity import Principal
 from live.api.ws_messages import ViewerSession
 from live.close_codes import CLOSE_NOT_FOUND, CLOSE_ROOM_ENDED, CLOSE_TRY_AGAIN, CLOSE_UNAUTHENTICATED
@@ -68,7 +68,7 @@ async def room_socket(websocket: WebSocket) -> None:
     the viewer is told so and closed with 1013, to come back shortly."""
     try:
         await _serve_viewer(websocket)
-    except (SQLAlchemyError, RedisError, OSError, TimeoutError):
+    except (SQLAlchemyError, RedisError, OSError, TimeoutError, Unavailable):
         services: Services = websocket.app.state.services
         services.metrics.ws_messages.labels("connect", "unavailable").inc()
         log.warning("room channel unavailable for a viewer", exc_info=True)

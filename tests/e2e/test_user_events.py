@@ -11,6 +11,7 @@ from typing import Any
 
 import websockets
 
+from commerce.core.errors import DatabaseUnavailable
 from commerce.core.identity import Role
 from tests.e2e.buying import _buy, _sale
 from tests.e2e.channel import serve
@@ -91,3 +92,30 @@ async def test_a_viewer_gets_their_own_order_events_on_the_room_socket(shop: Cli
         async with _socket(f"{base}/ws/rooms/{rid}") as later:
             await later.ws.send(json.dumps({"t": "auth", "token": buyer, "id": "a"}))
             assert (await later.next_user_frame())["seq"] == 2
+
+
+async def test_a_busy_database_when_following_a_viewer_closes_with_try_again(
+    shop: Client, monkeypatch: Any
+) -> None:
+    """Reading the viewer's own stream needs the database: if it cannot answer in time the viewer is
+    told so and closed with 1013 (come back shortly), never left with a dead socket."""
+    c = shop
+    _w, rid, _lid, _sku = await _sale(c, stock=1)
+
+    async def busy(*args: Any, **kwargs: Any) -> None:
+        raise DatabaseUnavailable("pool_exhausted", "every connection busy", retry_after=1)
+
+    monkeypatch.setattr(c.services.hub, "follow_user", busy)
+    token = c.token("fan-1", Role.VIEWER)
+    async with serve(c.services) as base, websockets.connect(f"{base}/ws/rooms/{rid}?token={token}") as ws:
+        frames = []
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(5):
+                while True:
+                    frames.append(json.loads(await ws.recv()))
+        assert frames[-1] == {
+            "t": "error",
+            "code": "unavailable",
+            "message": "server busy: try again shortly",
+        }
+        assert ws.close_code == 1013
