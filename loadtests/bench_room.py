@@ -18,6 +18,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -56,6 +57,7 @@ async def _viewer(url: str, delay: float, stop: Any, out: dict[str, Any]) -> Non
 
     def on_text(payload: bytes) -> None:
         out["frames"] += 1
+        out["messages"] += payload.count(b'"user_id":') + payload.count(b'"kind":')  # danmaku + state
         if b'"state":[]' in payload:
             return  # chat/counts only: no state event to time, nothing to parse
         now = time.time() * 1000
@@ -79,13 +81,29 @@ async def _viewer(url: str, delay: float, stop: Any, out: dict[str, Any]) -> Non
 
 
 def _worker(urls: list[str], stop: Any, queue: Any) -> None:
-    out: dict[str, Any] = {"connected": 0, "frames": 0, "errors": 0, "seqs": [], "lat": []}
+    out: dict[str, Any] = {"connected": 0, "frames": 0, "messages": 0, "errors": 0, "seqs": [], "lat": []}
 
     async def main() -> None:
         await asyncio.gather(*(_viewer(u, i * 0.002, stop, out) for i, u in enumerate(urls)))
 
     asyncio.run(main())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_s"] = usage.ru_utime + usage.ru_stime
     queue.put(out)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (from /proc; 0 where unreadable)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def _token(user: str, roles: list[str]) -> str:
@@ -221,7 +239,9 @@ def run_step(
     seconds: float,
     chat_rate: int,
     workers: int,
+    server_pids: list[int] = [],  # noqa: B006 - read only
 ) -> dict[str, Any]:
+    cpu_before = _cpu_seconds(server_pids)
     connect_budget = 10 + viewers / 300
     start_at = time.time() + connect_budget
     stop: Any = mp.Value("d", start_at + seconds + 600)  # moved up once the driver is done
@@ -237,6 +257,7 @@ def run_step(
         flips = asyncio.run(_drive(http, ws, room, listing, seconds, chat_rate, start_at))
     stop.value = time.time() + 3  # time for the last events to arrive
     outs = [queue.get(timeout=seconds + connect_budget + 120) for _ in procs]
+    server_cpu = _cpu_seconds(server_pids) - cpu_before  # the whole step: joins, snapshots and the show
     for p in procs:
         p.join(timeout=30)
     lat = sorted(x for o in outs for x in o["lat"])
@@ -255,6 +276,10 @@ def run_step(
         "complete": complete,
         "state_events": len(flips),
         "frames": sum(o["frames"] for o in outs),
+        "messages": (messages := sum(o["messages"] for o in outs)),
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_us_per_message": round(server_cpu * 1e6 / messages, 2) if messages else None,
+        "client_cpu_s": round(sum(o["cpu_s"] for o in outs), 2),
         "errors": sum(o["errors"] for o in outs),
         "p50_ms": round(statistics.median(lat), 1) if lat else None,
         "p99_ms": round(p99, 1),
@@ -340,7 +365,8 @@ def search(kind: str, steps: list[int], seconds: float, chat_rate: int, workers:
     best = 0
     try:
         for n in steps:
-            result = run_step(http, ws, room, listing, n, seconds, chat_rate, workers)
+            pids = [p.pid for p in procs]
+            result = run_step(http, ws, room, listing, n, seconds, chat_rate, workers, pids)
             result["server"] = kind
             print(json.dumps(result), flush=True)
             if not result["ok"]:
