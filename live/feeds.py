@@ -196,8 +196,11 @@ class Feeds:
 
     async def missed(self, topic: str, since: int, upto: int) -> list[Publication] | None:
         """For a resuming client: every state event ``since < seq <= upto`` (``upto`` the database's
-        seq), from the broker's history and the database; None if they cannot all be had."""
-        if since >= upto:
+        seq), from the broker's history and the database; None if they cannot all be had, or if
+        ``since`` is ahead of ``upto`` (the client knows a stream that is not this one)."""
+        if since > upto:
+            return None
+        if since == upto:
             return []
         if self.truth is not None and upto - since > self.truth.limit:
             return None

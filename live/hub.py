@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,20 +168,31 @@ class Hub:
                 conn.close_soon(CLOSE_RESYNC, "missed state events: reconnect for a fresh snapshot")
 
         feed = Feed(room_topic(room_id), accept, lost)
-        feed.opened = asyncio.get_running_loop().create_future()  # joiners meanwhile wait for it
         channel = RoomChannel(room_id, feed, RoomAudience(room_id))
-        self.rooms[room_id] = channel
-        try:
+
+        async def opening() -> None:
             channel.audience = await self.audience.open(room_id)
             await self.feeds.open(feed, known_seq)
+
+        await self._opened(self.rooms, room_id, channel, feed, opening())
+        return channel
+
+    async def _opened(
+        self, registry: dict[Any, Any], key: Any, channel: Any, feed: Feed, opening: Awaitable[None]
+    ) -> None:
+        """Register ``channel`` at once (joiners meanwhile wait on its feed), then open it; on failure
+        unregister it and hand the failure to those joiners."""
+        feed.opened = asyncio.get_running_loop().create_future()
+        registry[key] = channel
+        try:
+            await opening
         except BaseException as exc:
-            if self.rooms.get(room_id) is channel:
-                del self.rooms[room_id]
+            if registry.get(key) is channel:
+                del registry[key]
             if not feed.opened.done():
                 feed.opened.set_exception(exc)
                 feed.opened.exception()
             raise
-        return channel
 
     async def leave(self, room_id: int, conn: Connection) -> None:
         channel = self.rooms.get(room_id)
@@ -235,15 +246,8 @@ class Hub:
                 conn.offer(Frame(text, 0, lane="user"))
 
         feed = Feed(user_topic(user_id), accept, lost)
-        feed.opened = asyncio.get_running_loop().create_future()  # joiners meanwhile wait for it
         channel = UserChannel(user_id, feed)
-        self.users[user_id] = channel
-        try:
-            await self.feeds.open(feed, known_seq)
-        except BaseException:
-            if self.users.get(user_id) is channel:
-                del self.users[user_id]
-            raise
+        await self._opened(self.users, user_id, channel, feed, self.feeds.open(feed, known_seq))
         return channel
 
     async def follow_user(self, user_id: str, conn: Connection, since: int | None) -> None:
@@ -261,7 +265,7 @@ class Hub:
             upto = max(upto, (await truth.seqs([topic])).get(topic, 0))
         body: dict[str, Any] = {"t": "user", "seq": upto, "events": []}
         if since is not None:
-            events = None if since > upto else await self.feeds.missed(topic, since, upto)
+            events = await self.feeds.missed(topic, since, upto)
             body["recovered"] = events is not None
             body["events"] = [e for e in map(_event, events or []) if e is not None]
         conn.offer(Frame(_dumps(body), 0, lane="user"))

@@ -54,7 +54,7 @@ async def _resume(services: Services, room_id: int, channel: RoomChannel, since:
     ``since`` is ahead of the room). The snapshot is read after joining, so it covers every event the
     room's channel had already delivered here; later ones reach the viewer through the channel."""
     snap = await services.snapshots.get(room_id, covering=max(channel.last_seq, since))
-    events = None if since > snap.seq else await services.hub.missed(room_id, since, snap.seq)
+    events = await services.hub.missed(room_id, since, snap.seq)
     if events is None:
         services.metrics.ws_resume.labels("snapshot").inc()
         return await _snapshot(services, room_id, channel, recovered=False)

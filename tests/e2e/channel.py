@@ -62,6 +62,7 @@ class Viewer:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.seq = 0
+        self.first: dict[str, Any] = {}  # the first frame, as sent (a snapshot or a resume)
         self.snapshot: dict[str, Any] = {}
         self.state: list[dict[str, Any]] = []
         self.chat: list[dict[str, Any]] = []
@@ -76,8 +77,8 @@ class Viewer:
     async def connect(cls, url: str) -> AsyncIterator[Viewer]:
         async with websockets.connect(url, open_timeout=5, max_size=2**22) as ws:
             v = cls(ws)
-            first = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            v.apply(first)
+            v.first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            v.apply(v.first)
             yield v
 
     def apply(self, msg: dict[str, Any]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import websockets
 
 from tests.e2e.channel import Viewer
 from tests.e2e.cluster import Cluster, running_cluster
@@ -60,11 +58,8 @@ async def _db_seq(c: Cluster) -> int:
 @contextlib.asynccontextmanager
 async def _connect(url: str) -> AsyncIterator[tuple[dict[str, Any], Viewer]]:
     """A viewer; yields its first frame as sent and the viewer that applied it."""
-    async with websockets.connect(url, open_timeout=10, max_size=2**22) as ws:
-        first = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        v = Viewer(ws)
-        v.apply(first)
-        yield first, v
+    async with Viewer.connect(url) as v:
+        yield v.first, v
 
 
 async def _away(c: Cluster, server: int) -> int:
