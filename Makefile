@@ -15,10 +15,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 ## run: install, migrate the (default SQLite) database, seed the demo, print URLs and tokens, serve
+## with the demo's one-click sign-in on (DEMO_SIGN_IN; off by default)
 run: install
 	$(BIN)/yellowcart db upgrade
-	$(BIN)/yellowcart seed-demo
-	$(BIN)/yellowcart serve
+	DEMO_SIGN_IN=true $(BIN)/yellowcart seed-demo
+	DEMO_SIGN_IN=true $(BIN)/yellowcart serve
 
 serve: install
 	$(BIN)/yellowcart serve --migrate
@@ -26,8 +27,9 @@ serve: install
 seed: install
 	$(BIN)/yellowcart seed-demo
 
-## test: lint, type-check and the whole suite (SQLite and PostgreSQL; Redis where used; nginx-rtmp, ffmpeg)
-test: install media-deps lint typecheck
+## test: lint, type-check and the whole suite (SQLite and PostgreSQL; Redis where used; nginx-rtmp, ffmpeg;
+## the pages in Debian's Chromium)
+test: install media-deps browser-deps lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -44,6 +46,16 @@ check-compose:
 .PHONY: media-deps
 media-deps:
 	bash scripts/install-media.sh
+
+## browser-deps: Debian's Chromium for the browser tests (skipped when present; no browser download)
+.PHONY: browser-deps
+browser-deps:
+	bash scripts/install-browser.sh
+
+## vendor-web: refresh the pages' third-party packages from live/web/package-lock.json (needs npm)
+.PHONY: vendor-web
+vendor-web:
+	bash scripts/vendor-web.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -25,7 +25,21 @@ from commerce.orders.service import OrderService
 from commerce.orders.stock import create_stock
 from commerce.payments.service import PaymentService
 from live import __doc__ as live_doc
-from live.api import cart, catalog, me, media, moderation, ops, orders, payments, rooms, shops, staff
+from live import web
+from live.api import (
+    cart,
+    catalog,
+    demo,
+    me,
+    media,
+    moderation,
+    ops,
+    orders,
+    payments,
+    rooms,
+    shops,
+    staff,
+)
 from live.api.errors import error_response
 from live.api.routing import Api
 from live.api.ws import room_socket
@@ -60,7 +74,7 @@ VERSION = "0.1.0"
 def build_api() -> Api:
     api = Api()
     # Starlette tries routes in order: buying first, as a flash sale sends thousands of orders a second
-    for module in (orders, ops, me, shops, catalog, rooms, cart, staff, moderation, payments, media):
+    for module in (orders, ops, me, shops, catalog, rooms, cart, staff, moderation, payments, media, demo):
         api.include(module.api)
     return api
 
@@ -255,6 +269,7 @@ def create_app(
         *api.routes(),
         *media.routes,
         WebSocketRoute("/ws/rooms/{room_id}", room_socket),  # any id: a bad one gets the 4004 close,
+        *web.routes(),
     ]
     if services.sandbox is not None:  # the in-process sandbox's payment page and API, for a person to click
         routes.append(Mount(SANDBOX_MOUNT, app=sandbox_app(services.sandbox)))

@@ -35,33 +35,36 @@ PEOPLE: dict[str, tuple[str, list[Role]]] = {
     "finance": ("demo-finance", [Role.FINANCE]),
 }
 
-PRODUCTS = [
-    ProductInput(
-        title="Silk scarf, hand-rolled edges",
-        category="accessories",
-        currency="CNY",
-        description="Mulberry silk, 90 x 90 cm.",
-        images=["https://img.example.com/demo/scarf.jpg"],
-        skus=[
-            SkuInput({"colour": "red"}, 19900, 50, "SCARF-RED"),
-            SkuInput({"colour": "navy"}, 19900, 50, "SCARF-NAVY"),
-        ],
-    ),
-    ProductInput(
-        title="Cotton T-shirt",
-        category="apparel",
-        currency="CNY",
-        images=["https://img.example.com/demo/tee.jpg"],
-        skus=[SkuInput({"colour": "white", "size": s}, 5900, 100, f"TEE-W-{s}") for s in ("S", "M", "L")],
-    ),
-    ProductInput(
-        title="Green tea, spring harvest 250 g",
-        category="food",
-        currency="CNY",
-        images=["https://img.example.com/demo/tea.jpg"],
-        skus=[SkuInput({}, 12800, 300, "TEA-250")],
-    ),
-]
+
+def products(base: str) -> list[ProductInput]:
+    """The demo's products; their pictures are served by the server itself (``base`` is its URL)."""
+    return [
+        ProductInput(
+            title="Silk scarf, hand-rolled edges",
+            category="accessories",
+            currency="CNY",
+            description="Mulberry silk, 90 x 90 cm.",
+            images=[f"{base}/static/demo/scarf.svg"],
+            skus=[
+                SkuInput({"colour": "red"}, 19900, 50, "SCARF-RED"),
+                SkuInput({"colour": "navy"}, 19900, 50, "SCARF-NAVY"),
+            ],
+        ),
+        ProductInput(
+            title="Cotton T-shirt",
+            category="apparel",
+            currency="CNY",
+            images=[f"{base}/static/demo/tee.svg"],
+            skus=[SkuInput({"colour": "white", "size": s}, 5900, 100, f"TEE-W-{s}") for s in ("S", "M", "L")],
+        ),
+        ProductInput(
+            title="Green tea, spring harvest 250 g",
+            category="food",
+            currency="CNY",
+            images=[f"{base}/static/demo/tea.svg"],
+            skus=[SkuInput({}, 12800, 300, "TEA-250")],
+        ),
+    ]
 
 
 @dataclass
@@ -91,7 +94,7 @@ async def seed_demo(settings: Settings) -> Demo:
                 room = await s.scalar(select(Room).where(Room.shop_id == shop.id).order_by(Room.id))
                 demo = Demo(shop.id, room.id if room else 0, [], [], created=False)
             else:
-                demo = await _create(s, ledger)
+                demo = await _create(s, ledger, settings.base_url)
     finally:
         await ledger.close()
         await db.dispose()
@@ -103,7 +106,7 @@ async def seed_demo(settings: Settings) -> Demo:
     return demo
 
 
-async def _create(s: AsyncSession, ledger: StockLedger) -> Demo:
+async def _create(s: AsyncSession, ledger: StockLedger, base: str) -> Demo:
     operator, staff, streamer = (
         _principal("shop_operator"),
         _principal("platform_staff"),
@@ -125,14 +128,14 @@ async def _create(s: AsyncSession, ledger: StockLedger) -> Demo:
     )
     await decide(s, staff, shop.id, "approve", "demo shop", system_clock)
     await add_member(s, operator, shop.id, streamer.user_id, MemberRole.STREAMER, system_clock)
-    product_ids = [(await create_product(s, operator, shop.id, p, system_clock)).id for p in PRODUCTS]
+    product_ids = [(await create_product(s, operator, shop.id, p, system_clock)).id for p in products(base)]
     room = await create_room(
         s,
         streamer,
         RoomInput(
             shop_id=shop.id,
             title="Evening live: silk and spring tea",
-            cover_url="https://img.example.com/demo/cover.jpg",
+            cover_url=f"{base}/static/demo/cover.svg",
             description="Tonight's picks with live prices.",
             scheduled_at=system_clock() + timedelta(hours=1),
         ),
@@ -172,7 +175,10 @@ def print_demo(demo: Demo, settings: Settings, *, as_json: bool = False) -> None
         )
         return
     print(("Created" if demo.created else "Found") + f" demo shop {demo.shop_id} with room {demo.room_id}.")
-    print(f"  API:       {base}/")
+    print(f"  Open:      {base}/   (the landing page; the demo accounts sign in with one click)")
+    print(f"  Watch:     {base}/live/{demo.room_id}   Studio: {base}/studio")
+    print(f"  Consoles:  {base}/shop   {base}/staff")
+    print(f"  API docs:  {base}/docs")
     print(f"  OpenAPI:   {base}/openapi.json")
     print(f"  Room:      {base}/rooms/{demo.room_id}")
     print(f"  Cart:      {base}/rooms/{demo.room_id}/cart")

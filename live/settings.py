@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="base URL printed for clients; defaults to http://host:port"
     )
+    demo_sign_in: bool = Field(
+        False,
+        description="the demo's one-click sign-in: the sign-in page lists the demo accounts and the server "
+        "issues their tokens (`make run` turns it on; never in production, where tokens come from elsewhere)",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(64 * 1024, ge=1024)

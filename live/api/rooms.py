@@ -21,7 +21,7 @@ from live.api.schemas import (
 )
 from live.rooms import actions, service
 from live.rooms.models import Room
-from live.rooms.service import Closing, close_room
+from live.rooms.service import Closing, close_room, listed_rooms
 from live.streaming.actions import read_stream
 
 api = Api()
@@ -73,13 +73,11 @@ async def create_room(ctx: Ctx) -> RoomOut:
 )
 async def list_rooms(ctx: Ctx) -> RoomPage:
     q: RoomsQuery = ctx.query
-    async with ctx.services.db.read() as s:
-        rooms, total = await actions.list_rooms(
-            s, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset
-        )
-        counts = await actions.subscriber_counts(s, [r.id for r in rooms])
+    rows, total = await listed_rooms(
+        ctx.services, states=q.state, shop_id=q.shop_id, limit=q.limit, offset=q.offset
+    )
     return RoomPage(
-        items=[room_out(r, subscribers=counts[r.id]) for r in rooms],
+        items=[room_out(r.room, subscribers=r.subscribers, figures=r.figures) for r in rows],
         total=total,
         limit=q.limit,
         offset=q.offset,

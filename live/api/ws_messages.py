@@ -136,7 +136,10 @@ async def _auth(s: ViewerSession, msg: dict[str, Any]) -> None:
     s.principal = s.services.tokens.verify(str(msg.get("token", "")))
     s.conn.user_id = s.principal.user_id
     await s.conn.send_now(dumps({"t": "authed", "id": msg.get("id"), "user_id": s.principal.user_id}))
-    await s.services.hub.follow_user(s.principal.user_id, s.conn, None)
+    since = msg.get("user_since")  # as the connect parameter: resume the viewer's own events
+    if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+        raise MessageRefused("invalid", "user_since must be a non-negative integer")
+    await s.services.hub.follow_user(s.principal.user_id, s.conn, since)
 
 
 async def _like(s: ViewerSession, msg: dict[str, Any]) -> None:

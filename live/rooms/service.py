@@ -92,6 +92,19 @@ async def staff_rooms(
 ) -> tuple[list[StaffRoom], int]:
     """Staff: every room (live first), with subscribers, and the live figures of the live ones."""
     actor.require(Role.PLATFORM_STAFF)
+    return await listed_rooms(deps, states=states, shop_id=shop_id, limit=limit, offset=offset)
+
+
+async def listed_rooms(
+    deps: ReadDeps,
+    *,
+    states: list[RoomState] | None,
+    shop_id: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[StaffRoom], int]:
+    """Rooms as anyone may list them (live first), with subscribers and the live rooms' figures (online
+    now, peak, likes: what a room's page shows every viewer anyway)."""
     async with deps.db.read() as s:
         rooms, total = await actions.list_rooms(s, states=states, shop_id=shop_id, limit=limit, offset=offset)
         counts = await actions.subscriber_counts(s, [r.id for r in rooms])

@@ -10,6 +10,7 @@ same port with the same settings.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -17,10 +18,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
@@ -38,6 +39,18 @@ from tests.support import (
 )
 
 CLI = [sys.executable, "-m", "live.cli"]
+T = TypeVar("T")
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` that also works where a loop already runs in this thread (Playwright's sync API
+    keeps one): the coroutine then runs on a loop of its own in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _wait_for(predicate: Any, timeout: float, what: str) -> None:
@@ -192,7 +205,7 @@ class Cluster:
 
     def sql(self, query: str, *args: Any) -> list[Any]:
         """``fetch`` for code outside an event loop."""
-        return asyncio.run(self.fetch(query, *args))
+        return run_sync(self.fetch(query, *args))
 
 
 def require_services() -> None:
@@ -208,10 +221,13 @@ def running_cluster(tmp: Path, *, servers: int = 2, **env: str) -> Iterator[Clus
     require_services()
     base = postgres_base_url()
     name = f"yellowcart_cl_{os.getpid()}_{free_port()}"
-    asyncio.run(create_pg_database(base, name))
+    run_sync(create_pg_database(base, name))
     private = PrivateRedis(tmp)
     private.start()
     db_url = with_database(base, name)
+    ports = [free_port() for _ in range(servers)]
+    if env.get("PUBLIC_URL") == "auto":  # the first server's own URL (the demo's pictures point there)
+        env = {**env, "PUBLIC_URL": f"http://127.0.0.1:{ports[0]}"}
     full_env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -233,7 +249,7 @@ def running_cluster(tmp: Path, *, servers: int = 2, **env: str) -> Iterator[Clus
         cluster = Cluster(
             env=full_env,
             redis=private,
-            servers=[Server(free_port(), tmp / f"server{i}.log") for i in range(servers)],
+            servers=[Server(ports[i], tmp / f"server{i}.log") for i in range(servers)],
             tokens={k: v["token"] for k, v in demo["tokens"].items()},
             room_id=demo["room_id"],
             demo=demo,
@@ -246,4 +262,4 @@ def running_cluster(tmp: Path, *, servers: int = 2, **env: str) -> Iterator[Clus
         if cluster is not None:
             cluster.stop_all()
         private.stop()
-        asyncio.run(drop_pg_database(base, name))
+        run_sync(drop_pg_database(base, name))

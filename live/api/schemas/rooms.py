@@ -69,7 +69,9 @@ class RoomOut(Out):
     subscriber_count: int = 0
     subscribed: bool = False
     allowed_transitions: list[RoomState] = Field(default_factory=list)
-    figures: LiveFigures | None = Field(None, description="staff room list: live figures over every process")
+    figures: LiveFigures | None = Field(
+        None, description="room lists: a live room's figures (online now, peak, likes) over every process"
+    )
     stream: StreamOut | None = Field(None, description="where to pull the room's video, and its replays")
 
 
