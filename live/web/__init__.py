@@ -9,6 +9,8 @@ always current after a deploy. Page paths never collide with the API's.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 from dataclasses import dataclass
@@ -65,6 +67,33 @@ PAGES = (
 )
 
 
+def _import_map() -> str:
+    return f'<script type="importmap">{json.dumps({"imports": IMPORT_MAP})}</script>'
+
+
+# Scripts only from this server (and the one inline import map, by its hash); pictures, video and
+# connections may come from elsewhere (covers, CDN playback, WHEP/HLS origins); never framed.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'sha256-{}'".format(
+            base64.b64encode(
+                hashlib.sha256(
+                    _import_map().removeprefix('<script type="importmap">').removesuffix("</script>").encode()
+                ).digest()
+            ).decode()
+        ),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src * data: blob:",
+        "media-src * blob:",
+        "connect-src *",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
 def _shell(page: Page) -> str:
     styles = "".join(f'<link rel="stylesheet" href="{html.escape(s)}">' for s in page.styles)
     scripts = "".join(f'<script src="{html.escape(s)}"></script>' for s in page.scripts)
@@ -75,7 +104,7 @@ def _shell(page: Page) -> str:
         f"<title>{html.escape(page.title)}</title>"
         '<link rel="icon" href="/static/img/icon.svg" type="image/svg+xml">'
         f'<link rel="stylesheet" href="/static/css/app.css">{styles}'
-        f'<script type="importmap">{json.dumps({"imports": IMPORT_MAP})}</script>'
+        f"{_import_map()}"
         f"{scripts}"
         f'<link rel="modulepreload" href="/static/pages/{page.module}">'
         "</head><body>"
@@ -106,6 +135,7 @@ def _page_endpoint(page: Page) -> object:
                 "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "same-origin",
                 "X-Frame-Options": "DENY",
+                "Content-Security-Policy": CONTENT_SECURITY_POLICY,
             },
         )
 

@@ -72,7 +72,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 def open_page(browser: Any, site: Cluster) -> Iterator[OpenPage]:
     """open_page(path, who=None, size="phone", lang="en") -> a Playwright page, signed in as ``who`` (a
     demo account label, e.g. "viewer_1") or a guest. Pages record their console errors in
-    ``page.errors``."""
+    ``page.errors`` and the console's errors in ``page.console_errors``."""
     contexts: list[Any] = []
 
     def open_(path: str, who: str | None = None, size: str = "phone", lang: str = "en") -> Any:
@@ -93,7 +93,9 @@ def open_page(browser: Any, site: Cluster) -> Iterator[OpenPage]:
         )
         page = ctx.new_page()
         page.errors = []
+        page.console_errors = []  # e.g. a Content-Security-Policy refusal
         page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
         page.set_default_timeout(10_000)
         page.goto(site.http[0] + path)
         return page

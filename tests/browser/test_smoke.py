@@ -18,7 +18,7 @@ def test_landing_lists_the_demo_room_and_signs_in_with_one_click(open_page: Open
     page.locator("[data-account=viewer_1]").click()
     page.wait_for_url(site.http[0] + "/")
     expect(page.get_by_test_id("who")).to_have_text("viewer 1")
-    assert page.errors == []
+    assert page.errors == [] and page.console_errors == []
 
 
 def test_pages_speak_chinese_and_switch_to_english(open_page: OpenPage) -> None:
