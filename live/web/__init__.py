@@ -34,6 +34,17 @@ IMPORT_MAP = {
 }
 
 
+# modules every page imports: fetched at once rather than one import level after another
+PRELOADED = (
+    *IMPORT_MAP.values(),
+    "/static/lib/api.js",
+    "/static/lib/i18n.js",
+    "/static/lib/i18n/zh-CN.js",
+    "/static/lib/i18n/en.js",
+    "/static/lib/ui.js",
+)
+
+
 @dataclass(frozen=True)
 class Page:
     path: str
@@ -107,6 +118,7 @@ def _shell(page: Page) -> str:
         f"{_import_map()}"
         f"{scripts}"
         f'<link rel="modulepreload" href="/static/pages/{page.module}">'
+        + "".join(f'<link rel="modulepreload" href="{m}">' for m in PRELOADED)
         "</head><body>"
         '<div id="app"><noscript>Yellowcart needs JavaScript. 本页需要启用 JavaScript。</noscript></div>'
         f'<script type="module" src="/static/pages/{page.module}"></script>'
