@@ -108,6 +108,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def _shell(page: Page) -> str:
     styles = "".join(f'<link rel="stylesheet" href="{html.escape(s)}">' for s in page.styles)
     scripts = "".join(f'<script src="{html.escape(s)}"></script>' for s in page.scripts)
+    preload = "".join(f'<link rel="modulepreload" href="{m}">' for m in PRELOADED)
     return (
         "<!doctype html>\n"
         '<html lang="zh-CN"><head><meta charset="utf-8">'
@@ -118,7 +119,7 @@ def _shell(page: Page) -> str:
         f"{_import_map()}"
         f"{scripts}"
         f'<link rel="modulepreload" href="/static/pages/{page.module}">'
-        + "".join(f'<link rel="modulepreload" href="{m}">' for m in PRELOADED)
+        f"{preload}"
         "</head><body>"
         '<div id="app"><noscript>Yellowcart needs JavaScript. 本页需要启用 JavaScript。</noscript></div>'
         f'<script type="module" src="/static/pages/{page.module}"></script>'
