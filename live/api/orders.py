@@ -145,6 +145,10 @@ def _page_query(q: OrdersQuery) -> Any:
         stmt = stmt.where(Order.status.in_(q.status))
     if q.room_id is not None:
         stmt = stmt.where(Order.room_id == q.room_id)
+    if q.created_from is not None:
+        stmt = stmt.where(Order.created_at >= q.created_from)
+    if q.created_to is not None:
+        stmt = stmt.where(Order.created_at < q.created_to)
     return stmt
 
 
@@ -166,7 +170,7 @@ async def my_orders(ctx: Ctx) -> OrderPage:
 @api.op(
     "GET",
     "/shops/{shop_id:int}/orders",
-    summary="A shop's orders (its operators and platform staff), filtered by status and room",
+    summary="A shop's orders (its operators and platform staff), filtered by status, room and time placed",
     tags=TAGS,
     query=OrdersQuery,
     response=OrderPage,

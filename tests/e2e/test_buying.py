@@ -332,3 +332,29 @@ async def test_a_retry_is_answered_even_after_redis_lost_the_sale(
     assert r2.status_code == 409 and r2.json()["error"]["code"] == "limit_reached"
     stock = await ok(await c.call("GET", f"/rooms/{rid}/listings/{lid}/stock"))
     assert stock["sold"] == 1
+
+
+async def test_a_shops_orders_filter_by_the_time_they_were_placed(shop: Client, clock: FakeClock) -> None:
+    c = shop
+    w, rid, lid, sku = await _sale(c, stock=10, limit=None)
+    first = clock()
+    a = await ok(await _buy(c, rid, lid, "u1", "k1", sku), 201)
+    clock.advance(minutes=10)
+    b = await ok(await _buy(c, rid, lid, "u2", "k2", sku), 201)
+
+    async def ids(**params: str) -> list[int]:
+        page = await ok(await c.call("GET", f"/shops/{w.shop_id}/orders", w.operator, params=params))
+        return [o["id"] for o in page["items"]]
+
+    later = (first + timedelta(minutes=5)).isoformat()
+    assert await ids(created_from=first.isoformat()) == [b["id"], a["id"]]  # from: inclusive
+    assert await ids(created_from=later) == [b["id"]]
+    assert await ids(created_to=later) == [a["id"]]
+    assert await ids(created_to=first.isoformat()) == []  # to: exclusive
+    assert await ids(created_from=later, created_to=clock().isoformat()) == []
+    assert await ids(created_from=later, status="pending_payment", room_id=str(rid)) == [b["id"]]
+    mine = await ok(await c.call("GET", "/me/orders", ("u1", Role.VIEWER), params={"created_to": later}))
+    assert [o["id"] for o in mine["items"]] == [a["id"]]
+    for bad in ("2026-11-24T12:00", "0.5", "1700000000"):  # no zone, or a number: not a time we read
+        r = await c.call("GET", f"/shops/{w.shop_id}/orders", w.operator, params={"created_from": bad})
+        assert r.status_code == 422, bad

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from commerce.orders.actions import MAX_UNITS
 from commerce.orders.models import OrderStatus
@@ -81,9 +82,30 @@ class OrderPage(Out):
     limit: int
 
 
+# a time in a query: RFC 3339 text with its zone (pydantic alone would also read "0.5" as a Unix time)
+_RFC3339 = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+def _time_text(value: object) -> object:
+    if not isinstance(value, str) or not re.match(_RFC3339, value):
+        raise ValueError("expected an RFC 3339 date-time with its zone, e.g. 2026-12-02T10:00:00Z")
+    return value
+
+
+QueryTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_time_text),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _RFC3339}),
+]
+
+
 class OrdersQuery(Query):
     status: list[OrderStatus] | None = None
     room_id: Id | None = None
+    created_from: QueryTime | None = Field(None, description="orders placed at or after this time")
+    created_to: QueryTime | None = Field(None, description="orders placed before this time")
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
