@@ -6,6 +6,7 @@ whatever room it left live."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -46,7 +47,8 @@ def streamer(site: Cluster) -> Iterator[httpx.Client]:
 def _live_room(c: httpx.Client, site: Cluster, products: int = 1, stock: int = 10) -> tuple[int, list[int]]:
     """A room live now with ``products`` listings, each with ``stock`` units and no limit."""
     room = _ok(
-        c.post("/rooms", json={"shop_id": site.demo["shop_id"], "title": "Studio test", "start_now": True}), 201
+        c.post("/rooms", json={"shop_id": site.demo["shop_id"], "title": "Studio test", "start_now": True}),
+        201,
     )
     items = _ok(c.get(f"/shops/{site.demo['shop_id']}/products"))["items"]
     lids = []
@@ -61,12 +63,16 @@ def _listing(page: Any, lid: int) -> Any:
     return page.locator(f"[data-testid=listing][data-listing='{lid}']")
 
 
-def _viewer(site: Cluster, room_id: int, who: str | None = None) -> tuple[ClientConnection, dict[str, Any]]:
-    ws = connect(f"{site.ws[0]}/ws/rooms/{room_id}", open_timeout=5)
-    first = json.loads(ws.recv(timeout=5))
-    if who is not None:
-        ws.send(json.dumps({"t": "auth", "token": site.tokens[who], "id": "auth"}))
-    return ws, first
+@contextlib.contextmanager
+def _viewer(
+    site: Cluster, room_id: int, who: str | None = None
+) -> Iterator[tuple[ClientConnection, dict[str, Any]]]:
+    """A viewer on the room channel (signed in as ``who``, if given) and its first frame."""
+    with connect(f"{site.ws[0]}/ws/rooms/{room_id}", open_timeout=5) as ws:
+        first = json.loads(ws.recv(timeout=5))
+        if who is not None:
+            ws.send(json.dumps({"t": "auth", "token": site.tokens[who], "id": "auth"}))
+        yield ws, first
 
 
 def _until(ws: ClientConnection, predicate: Any, timeout: float) -> dict[str, Any]:
@@ -125,8 +131,7 @@ def test_grab_now_in_the_studio_reaches_a_viewer_within_a_second(
     listing = _listing(page, lid)
     expect(listing).to_have_attribute("data-status", "pending")
     expect(listing.get_by_test_id("move-sold_out")).to_have_count(0)  # only the table's moves are offered
-    ws, first = _viewer(site, room_id, who="viewer_1")
-    with ws:
+    with _viewer(site, room_id, who="viewer_1") as (ws, first):
         assert [x["status"] for x in first["cart"]] == ["pending"]
         clicked = time.monotonic()
         listing.get_by_test_id("move-on_sale").click()
@@ -143,15 +148,18 @@ def test_grab_now_in_the_studio_reaches_a_viewer_within_a_second(
     expect(listing).to_have_attribute("data-status", "on_sale")
     expect(listing.get_by_test_id("listing-stock")).to_have_text("15 of 15 left")
     # a move the table refuses (made stale by another tab) shows the server's allowed moves
+    page.evaluate("window.studioChannel.stop()")  # this tab will not hear the next move...
+    page.route(f"**/rooms/{room_id}/cart", lambda route: route.abort())  # ...nor read it
     _ok(streamer.post(f"/rooms/{room_id}/listings/{lid}/status", json={"status": "off"}))
-    page.evaluate("window.studioChannel.stop()")  # this tab no longer hears the move
     listing.get_by_test_id("move-sold_out").click()
     expect(listing.get_by_test_id("error")).to_have_attribute("data-code", "invalid_transition")
     expect(listing.get_by_test_id("allowed-moves")).to_have_text("Allowed now: Grab now, Coming up")
     assert page.errors == []
 
 
-def test_the_figures_move_after_a_buyer_pays(open_page: OpenPage, site: Cluster, streamer: httpx.Client) -> None:
+def test_the_figures_move_after_a_buyer_pays(
+    open_page: OpenPage, site: Cluster, streamer: httpx.Client
+) -> None:
     room_id, [lid] = _live_room(streamer, site)
     _ok(streamer.post(f"/rooms/{room_id}/listings/{lid}/status", json={"status": "on_sale"}))
     page = open_page(f"/studio?room={room_id}", who="streamer", size="desktop")
@@ -207,7 +215,7 @@ def test_push_url_and_key_are_shown_with_copy_buttons(
     push = page.get_by_test_id("push")
     expect(push.get_by_test_id("push-url")).to_have_text(f"{site.http[0]}/media/whip/room-{room_id}")
     token = push.get_by_test_id("push-token").inner_text()
-    assert token.count(".") >= 1
+    assert len(token) > 20
     push.get_by_test_id("copy-token").click()
     expect(push.get_by_test_id("copy-token")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == token
@@ -262,8 +270,7 @@ def test_live_price_explaining_order_mute_and_end(
     cart = _ok(streamer.get(f"/rooms/{room_id}/cart"))
     assert [x["id"] for x in cart["listings"]] == [lids[1], lids[0]]
     # a chatter is muted from the chat list
-    ws, _ = _viewer(site, room_id, who="viewer_2")
-    with ws:
+    with _viewer(site, room_id, who="viewer_2") as (ws, _):
         ws.send(json.dumps({"t": "chat", "text": "is the tea organic?", "id": "c1"}))
         line = page.locator("[data-testid=chat-line][data-user=demo-viewer-2]")
         expect(line).to_contain_text("is the tea organic?")
@@ -317,9 +324,8 @@ def test_studio_screenshots(open_page: OpenPage, site: Cluster, streamer: httpx.
     _ok(streamer.post(f"/rooms/{room_id}/listings/{lids[0]}/status", json={"status": "on_sale"}))
     _ok(streamer.put(f"/rooms/{room_id}/explaining", json={"listing_id": lids[0]}))
     _ok(streamer.put(f"/rooms/{room_id}/listings/{lids[1]}/price", json={"live_price_minor": 4900}))
-    ws, _ = _viewer(site, room_id, who="viewer_1")
-    with ws:
-        ws.send(json.dumps({"t": "chat", "text": "晚上好！", "id": "c1"}))
+    with _viewer(site, room_id, who="viewer_1") as (ws, _):
+        ws.send(json.dumps({"t": "chat", "text": "晚上好", "id": "c1"}))
         for size in ("phone", "desktop"):
             for lang in ("en", "zh-CN"):
                 page = open_page(f"/studio?room={room_id}", who="streamer", size=size, lang=lang)

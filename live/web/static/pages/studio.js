@@ -42,6 +42,10 @@ function toLocalInput(iso) {
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
 }
 
+function RoomState({ state }) {
+  return html`<span class=${"badge room-" + state} data-status=${state}>${t("room.state." + state)}</span>`;
+}
+
 // ---- the page ----------------------------------------------------------------------------------
 
 function Studio() {
@@ -72,7 +76,7 @@ function Desk() {
       <select data-testid="shop" value=${shop.shop_id} onChange=${(e) => { setShopId(Number(e.target.value)); pick(null); }}>
         ${shops.map((s) => html`<option value=${s.shop_id}>${s.name}</option>`)}
       </select></label>`}
-    <div class="studio-grid">
+    <div class=${"studio-grid" + (roomId || creating ? " has-room" : "")}>
       <aside class="studio-rooms">
         <${RoomList} me=${me} shop=${shop} current=${roomId} onPick=${pick}
           onNew=${() => { setRoomId(null); setRoomParam(null); setCreating(true); }} key=${"rooms" + shop.shop_id + ":" + roomId} />
@@ -90,10 +94,10 @@ function Desk() {
 function RoomList({ me, shop, current, onPick, onNew }) {
   const mine = (r) => shop.role !== "streamer" || r.streamer_id === me.user_id;
   const [open, error] = useLoad(() => api("GET", "/rooms", { query: { shop_id: shop.shop_id, state: OPEN_STATES, limit: 50 } }), [shop.shop_id]);
-  const [past] = useLoad(() => api("GET", "/rooms", { query: { shop_id: shop.shop_id, state: PAST_STATES, limit: 10 } }), [shop.shop_id]);
+  const [past] = useLoad(() => api("GET", "/rooms", { query: { shop_id: shop.shop_id, state: PAST_STATES, limit: 5 } }), [shop.shop_id]);
   const item = (r) => html`<li key=${r.id}>
     <button class=${"room-item" + (r.id === current ? " on" : "")} data-testid="room-item" data-room=${r.id} onClick=${() => onPick(r.id)}>
-      <${Status} kind="room" value=${r.state} /> <b>${r.title}</b>
+      <${RoomState} state=${r.state} /> <b>${r.title}</b>
       <span class="muted">${r.state === "scheduled" ? formatTime(r.scheduled_at) : formatTime(r.started_at || r.ended_at)}</span>
     </button>
   </li>`;
@@ -190,6 +194,7 @@ function useRoomChannel(roomId, active, onEvent) {
       onChange: () => setTick((n) => n + 1),
       onEvent: (ev) => handler.current(ev),
       onIncomplete: () => handler.current({ kind: "listing.added" }),
+      onBought: () => handler.current({ kind: "bought" }), // purchases change units left without an event
     });
     setChannel(ch);
     ch.start();
@@ -212,7 +217,7 @@ function RoomDesk({ roomId, me, shop }) {
   const [mutes, setMutes] = useState(new Set());
   const onEvent = (ev) => {
     const kind = ev.kind || "";
-    if (kind.startsWith("listing.") || kind === "cart.order" || kind === "room.explaining") soon();
+    if (kind.startsWith("listing.") || kind === "cart.order" || kind === "room.explaining" || kind === "bought") soon();
     if (kind === "room.state") reloadRoom();
     if (kind === "room.muted" || kind === "room.unmuted")
       setMutes((m) => {
@@ -235,11 +240,13 @@ function RoomDesk({ roomId, me, shop }) {
   return html`<div data-testid="room-desk" data-room=${room.id} data-state=${room.state}>
     <${RoomBar} room=${room} mineToHost=${mineToHost} channel=${channel} onEdit=${() => setEditing(true)} onChanged=${reloadRoom} />
     <${Figures} room=${room} channel=${channel} />
-    ${mineToHost && OPEN_STATES.includes(room.state) && html`<${Broadcast} room=${room} />`}
-    ${!mineToHost && OPEN_STATES.includes(room.state) && html`<p class="muted panel">${t("studio.only_streamer_pushes", { id: room.streamer_id })}</p>`}
     <div class="studio-two">
       <${Cart} room=${room} shop=${shop} channel=${channel} rest=${cartRest} restError=${cartError} reload=${reloadCart} />
-      ${openRoom && html`<${Chat} room=${room} me=${me} channel=${channel} mutes=${mutes} setMutes=${setMutes} />`}
+      <div>
+        ${mineToHost && OPEN_STATES.includes(room.state) && html`<${Broadcast} room=${room} />`}
+        ${!mineToHost && OPEN_STATES.includes(room.state) && html`<p class="muted panel">${t("studio.only_streamer_pushes", { id: room.streamer_id })}</p>`}
+        ${openRoom && html`<${Chat} room=${room} me=${me} channel=${channel} mutes=${mutes} setMutes=${setMutes} />`}
+      </div>
     </div>
   </div>`;
 }
@@ -261,7 +268,7 @@ function RoomBar({ room, mineToHost, channel, onEdit, onChanged }) {
       <div class="grow">
         <h2 data-testid="room-name">${room.title}</h2>
         <div class="row">
-          <span data-testid="room-state"><${Status} kind="room" value=${room.state} /></span>
+          <span data-testid="room-state"><${RoomState} state=${room.state} /></span>
           ${room.state === "scheduled" && html`<span class="muted">${formatTime(room.scheduled_at)}</span>`}
           ${room.state === "live" && html`<span class="muted">${t("studio.since", { at: formatTime(room.started_at) })}</span>`}
           ${status && status !== "live" && status !== "stopped" && html`<span class="badge" data-testid="channel-status">${t("channel." + status)}</span>`}
@@ -405,7 +412,10 @@ function Cart({ room, shop, channel, rest, restError, reload }) {
     .map((l) => {
       const full = byId.get(l.id);
       if (!full) return { ...l, allowed: null };
-      return { ...full, ...l, product: full.product, skus: full.skus, allowed: full.status === l.status ? full.allowed_statuses : null };
+      // units left: the cart read (reloaded after every listing event and "just bought" notice), as
+      // purchases change it without a state event
+      return { ...full, ...l, units_left: full.units_left, product: full.product, skus: full.skus,
+        allowed: full.status === l.status ? full.allowed_statuses : null };
     })
     .sort((a, b) => a.position - b.position);
   const explainingId = channel && channel.state.room ? channel.state.room.explaining_listing_id : rest && rest.explaining_listing_id;
@@ -462,7 +472,8 @@ function Listing({ room, listing: l, stock, first, last, explaining, ended, onOr
   const [restock, setRestock] = useState("10");
   const currency = l.currency;
   const stockNow = { ...(stock || {}) };
-  for (const f of ["stock", "units_left", "limit_per_user", "starts_at"]) if (f in l && l[f] !== undefined) stockNow[f] = l[f];
+  for (const f of ["stock", "limit_per_user", "starts_at"]) if (f in l && l[f] !== undefined) stockNow[f] = l[f];
+  stockNow.units_left = l.units_left;
   const allowed = l.allowed || [];
   const move = (status, addStock) =>
     run(async () => {
