@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -121,6 +122,60 @@ def test_the_streamer_creates_a_live_room_and_fills_its_cart(
     cart = _ok(streamer.get(f"/rooms/{room_id}/cart"))
     assert [x["product"]["title"] for x in cart["listings"]] == ["Green tea, spring harvest 250 g"]
     assert page.errors == []
+
+
+def test_the_streamer_schedules_edits_starts_and_cancels_rooms(
+    open_page: OpenPage, site: Cluster, streamer: httpx.Client
+) -> None:
+    page = open_page("/studio", who="streamer", size="desktop")
+    in_two_hours = _local_input(hours=2)
+    page.get_by_test_id("new-room").click()
+    page.get_by_test_id("room-title").fill("Sunday scarves")
+    page.get_by_test_id("room-later").check()
+    page.get_by_test_id("room-at").fill(in_two_hours)
+    page.get_by_test_id("room-submit").click()
+    desk = page.get_by_test_id("room-desk")
+    expect(desk).to_have_attribute("data-state", "scheduled")
+    room_id = int(desk.get_attribute("data-room"))
+    room = _ok(streamer.get(f"/rooms/{room_id}"))
+    assert room["state"] == "scheduled" and 7000 < _seconds_from_now(room["scheduled_at"]) < 7300
+    # edit while scheduled
+    page.get_by_test_id("edit-room").click()
+    page.get_by_test_id("room-title").fill("Sunday silk scarves")
+    page.get_by_test_id("room-submit").click()
+    expect(page.get_by_test_id("room-name")).to_have_text("Sunday silk scarves")
+    assert _ok(streamer.get(f"/rooms/{room_id}"))["title"] == "Sunday silk scarves"
+    # a listing with a countdown to its sale
+    page.get_by_test_id("add-product").click()
+    listing = page.get_by_test_id("listing")
+    listing.get_by_test_id("edit-stock").click()
+    listing.get_by_test_id("stock-units").fill("5")
+    listing.get_by_test_id("stock-starts").fill(_local_input(hours=3))
+    listing.get_by_test_id("stock-save").click()
+    expect(listing.get_by_test_id("listing-stock")).to_contain_text("5 of 5 left · sale starts in 2:5")
+    lid = int(listing.get_attribute("data-listing"))
+    assert _ok(streamer.get(f"/rooms/{room_id}/listings/{lid}/stock"))["starts_at"] is not None
+    # go live
+    page.get_by_test_id("start-room").click()
+    expect(desk).to_have_attribute("data-state", "live")
+    assert _ok(streamer.get(f"/rooms/{room_id}"))["state"] == "live"
+    # the demo's scheduled room is cancelled from the list
+    page.locator(f"[data-testid=room-item][data-room='{site.room_id}']").click()
+    expect(page.get_by_test_id("room-desk")).to_have_attribute("data-room", str(site.room_id))
+    page.get_by_test_id("cancel-room").click()
+    page.get_by_test_id("confirm-yes").click()
+    expect(page.get_by_test_id("room-desk")).to_have_attribute("data-state", "cancelled")
+    assert _ok(streamer.get(f"/rooms/{site.room_id}"))["state"] == "cancelled"
+    assert page.errors == []
+
+
+def _local_input(hours: float) -> str:
+    """A datetime-local input's value (the browser runs in this machine's time zone)."""
+    return (datetime.now() + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _seconds_from_now(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp() - time.time()
 
 
 def test_grab_now_in_the_studio_reaches_a_viewer_within_a_second(
