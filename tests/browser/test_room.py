@@ -9,6 +9,7 @@ The tests run in file order on one site (the demo room goes live in the first an
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -25,6 +26,21 @@ from tests.e2e.cluster import Cluster
 PLAYING = "(t) => { const v = document.querySelector('[data-testid=video]'); return v && v.currentTime > t; }"
 
 
+ADVANCING = """async () => {
+  const v = document.querySelector('[data-testid=video]');
+  const before = v ? v.currentTime : 0;
+  await new Promise((r) => setTimeout(r, 1000));
+  return !!v && v.srcObject !== null && v.currentTime > before + 0.5;
+}"""
+
+
+def assert_video_advances(page: Any, within: float) -> None:
+    """The video's current time moves on (over a second of wall time), within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not page.evaluate(ADVANCING):
+        assert time.monotonic() < deadline, "the video does not play"
+
+
 def call(site: Cluster, who: str | None, method: str, path: str, **kw: Any) -> httpx.Response:
     headers = site.auth(who) if who else {}
     return httpx.request(method, site.http[0] + path, headers=headers, timeout=15, **kw)
@@ -39,32 +55,64 @@ def cart(site: Cluster) -> list[dict[str, Any]]:
     return list(ok(call(site, None, "GET", f"/rooms/{site.room_id}/cart"))["listings"])
 
 
+class Publisher:
+    """``yellowcart test-stream`` publishing to the demo room over WHIP (its publishing makes the room
+    live; a stopped one would end the room after the grace period)."""
+
+    def __init__(self, site: Cluster) -> None:
+        self.site = site
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "live.cli",
+                "test-stream",
+                str(self.site.room_id),
+                "--user",
+                "demo-streamer",
+            ],
+            env=self.site.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def output(self) -> str:
+        return (
+            self.proc.stdout.read().decode()
+            if self.proc and self.proc.stdout and self.proc.poll() is not None
+            else ""
+        )
+
+
 @pytest.fixture(scope="module")
-def publisher(site: Cluster) -> Iterator[subprocess.Popen[bytes]]:
-    """``yellowcart test-stream`` publishing to the demo room over WHIP for the whole module (its
-    publishing makes the room live; stopping it would end the room after the grace period)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "live.cli", "test-stream", str(site.room_id), "--user", "demo-streamer"],
-        env=site.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+def publisher(site: Cluster) -> Iterator[Publisher]:
+    p = Publisher(site)
+    p.start()
     try:
-        yield proc
+        yield p
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        p.stop()
 
 
 @pytest.fixture
-def live(site: Cluster, publisher: subprocess.Popen[bytes]) -> int:
+def live(site: Cluster, publisher: Publisher) -> int:
     """The demo room, live with the test stream."""
     deadline = time.monotonic() + 20
     while ok(call(site, None, "GET", f"/rooms/{site.room_id}"))["state"] != "live":
-        assert publisher.poll() is None, publisher.stdout.read().decode() if publisher.stdout else ""
+        assert publisher.proc is not None and publisher.proc.poll() is None, publisher.output()
         assert time.monotonic() < deadline, "the room did not go live"
         time.sleep(0.1)
     return site.room_id
@@ -263,6 +311,54 @@ def test_the_orders_page_lists_the_buyers_orders_and_acts_on_them(
     # a staff account is not a buyer: the page says so
     page3: Any = open_page("/orders", who="platform_staff")
     expect(page3.get_by_test_id("gate")).to_be_visible()
+    assert page.errors == []
+
+
+def _listing(page: Any, lid: int) -> Any:
+    return page.locator(f"[data-testid=listing][data-listing='{lid}']")
+
+
+def test_after_a_server_restart_the_page_reconnects_and_shows_every_change_made_meanwhile(
+    open_page: OpenPage, site: Cluster, live: int, publisher: Publisher
+) -> None:
+    rid = site.room_id
+    tee = next(x for x in cart(site) if x["product"]["title"].startswith("Cotton"))
+    lid = tee["id"]
+    page: Any = open_page(f"/live/{rid}", who="viewer_1", size="desktop")
+    row = _listing(page, lid)
+    expect(row).to_have_attribute("data-status", "pending")
+    expect(row.get_by_test_id("price")).to_have_text("¥59.00")
+    expect(page.get_by_test_id("channel-status")).to_have_count(0)
+    site.kill(0)
+    expect(page.get_by_test_id("channel-status")).to_have_attribute("data-status", "reconnecting")
+    expect(page.get_by_test_id("channel-status")).to_have_text("Reconnecting…")
+    site.start(0)
+    publisher.start()  # the test stream's WebRTC session died with the server: publish again
+    ok(call(site, "streamer", "PUT", f"/rooms/{rid}/listings/{lid}/price", json={"live_price_minor": 4900}))
+    ok(call(site, "streamer", "POST", f"/rooms/{rid}/listings/{lid}/status", json={"status": "on_sale"}))
+    ok(call(site, "streamer", "PUT", f"/rooms/{rid}/explaining", json={"listing_id": lid}))
+    expect(page.get_by_test_id("channel-status")).to_have_count(0, timeout=20_000)
+    expect(row).to_have_attribute("data-status", "on_sale")
+    expect(row.get_by_test_id("price")).to_have_text("¥49.00")
+    expect(row.get_by_test_id("explaining")).to_be_visible()
+    expect(row).to_have_class(re.compile(r"\bexplaining\b"))
+    # the video comes back by itself once the stream is back
+    assert_video_advances(page, within=30)
+
+    # a dropped socket (forced close) while the network is down: changes made meanwhile show on resume
+    page.context.set_offline(True)
+    page.evaluate("window.ycChannel.drop()")
+    expect(page.get_by_test_id("channel-status")).to_have_attribute("data-status", "reconnecting")
+    ok(call(site, "streamer", "PUT", f"/rooms/{rid}/listings/{lid}/price", json={"live_price_minor": None}))
+    ok(call(site, "streamer", "POST", f"/rooms/{rid}/listings/{lid}/status", json={"status": "off"}))
+    assert page.evaluate("window.ycChannel.state.status") == "reconnecting"  # still cut off
+    expect(row).to_have_attribute("data-status", "on_sale")
+    page.context.set_offline(False)
+    expect(page.get_by_test_id("channel-status")).to_have_count(0, timeout=20_000)
+    expect(row).to_have_attribute("data-status", "off")
+    expect(row.get_by_test_id("price")).to_have_text("¥59.00")
+    resumes = page.evaluate("window.ycChannel.state.resumes")
+    assert resumes >= 1
     assert page.errors == []
 
 

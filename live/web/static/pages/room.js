@@ -99,9 +99,14 @@ function Video({ room }) {
           } catch {}
           if (gone) return;
           player = await playWhep(video.current, url, token);
-          player.pc.addEventListener("connectionstatechange", () => {
-            const st = player && player.pc.connectionState;
-            if (!gone && (st === "failed" || st === "closed")) again();
+          const pc = player.pc;
+          let stalled = null;
+          pc.addEventListener("connectionstatechange", () => {
+            const st = pc.connectionState;
+            clearTimeout(stalled);
+            if (gone || !player || player.pc !== pc) return;
+            if (st === "failed" || st === "closed") again();
+            else if (st === "disconnected") stalled = setTimeout(() => pc.connectionState !== "connected" && again(), 3000);
           });
         } else {
           player = await playHls(video.current, src.url);
