@@ -117,7 +117,7 @@ def room_out(
 def listing_out(line: CartLine, room: Room) -> ListingOut:
     """A listing as the cart shows it; once the room has ended no move is offered."""
     prices = [s.price_minor for s in line.skus] or [0]
-    product = line.product
+    product, a = line.product, line.allotment
     return ListingOut(
         id=line.listing.id,
         room_id=line.listing.room_id,
@@ -128,6 +128,9 @@ def listing_out(line: CartLine, room: Room) -> ListingOut:
         currency=line.listing.currency,
         explaining=line.listing.id == room.explaining_listing_id,
         units_left=line.units_left,
+        stock=a.total if a is not None else 0,
+        limit_per_user=a.limit_per_user if a is not None else None,
+        starts_at=a.starts_at if a is not None else None,
         product=ProductSummary(
             id=product.id,
             title=product.title,

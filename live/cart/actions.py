@@ -39,6 +39,7 @@ class CartLine:
     product: Product
     skus: list[Sku]
     units_left: int  # what the room still has to sell of it
+    allotment: Allotment | None = None  # the room's stock of it (units, per-user limit, start), if set
 
 
 def _ensure_open(room: Room) -> None:
@@ -354,8 +355,16 @@ async def cart(session: AsyncSession, room_id: int, ledger: StockLedger) -> list
     """The room's cart as viewers see it, in the streamer's order, with the units the room has left."""
     rows = await pinned(session, room_id)
     skus = await skus_of(session, [p.id for _, p in rows])
-    left = await units_left(session, ledger, [lst.id for lst, _ in rows])
-    return [CartLine(listing=lst, product=p, skus=skus[p.id], units_left=left[lst.id]) for lst, p in rows]
+    ids = [lst.id for lst, _ in rows]
+    left = await units_left(session, ledger, ids)
+    rows_a = await session.scalars(select(Allotment).where(Allotment.sale_id.in_(ids)))
+    allotted = {a.sale_id: a for a in rows_a}
+    return [
+        CartLine(
+            listing=lst, product=p, skus=skus[p.id], units_left=left[lst.id], allotment=allotted.get(lst.id)
+        )
+        for lst, p in rows
+    ]
 
 
 async def listing_line(session: AsyncSession, room_id: int, listing_id: int, ledger: StockLedger) -> CartLine:

@@ -5,6 +5,7 @@ the snapshot show the units the room has left."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -186,3 +187,32 @@ async def test_with_the_stock_ledger_unreachable_the_orders_say_what_is_left(
     assert (await _line(c, rid, lid))["units_left"] == 1
     back = await ok(await _status(c, w.streamer, rid, lid, "on_sale"))
     assert (back["status"], back["units_left"]) == ("on_sale", 1)
+
+
+async def test_the_cart_and_the_snapshot_show_each_listings_stock_limit_and_start(shop: Client) -> None:
+    """A viewer who joins late sees the countdown and the per-buyer limit without asking for the stock."""
+    c = shop
+    w = await qualified_shop(c, products=2)
+    room = await scheduled_room(c, w)
+    rid, lids = room["id"], room["listing_ids"]
+    starts = (c.services.clock() + timedelta(minutes=5)).replace(microsecond=0)
+    await allot(c, w, rid, lids[0], 7, limit_per_user=2, starts_at=starts.isoformat())  # lids[1]: none
+    expected = {
+        lids[0]: (7, 2, starts),
+        lids[1]: (0, None, None),
+    }
+
+    def seen(listings: list[dict[str, Any]]) -> dict[int, tuple[Any, ...]]:
+        return {
+            x["id"]: (
+                x["stock"],
+                x["limit_per_user"],
+                datetime.fromisoformat(x["starts_at"]) if x["starts_at"] else None,
+            )
+            for x in listings
+        }
+
+    cart = await ok(await c.call("GET", f"/rooms/{rid}/cart"))
+    assert seen(cart["listings"]) == expected
+    async with serve(c.services) as base, Viewer.connect(f"{base}/ws/rooms/{rid}") as v:
+        assert seen(v.snapshot["cart"]) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, RootModel
@@ -86,6 +87,11 @@ class ListingOut(Out):
     units_left: int = Field(
         description="units the room still has to sell (its allotment less what is sold; 0 if none is "
         "allotted), read when the cart or snapshot was read"
+    )
+    stock: int = Field(0, description="units allotted to the room (0 if none is allotted)")
+    limit_per_user: int | None = Field(None, description="units one buyer may hold (null: no limit)")
+    starts_at: datetime | None = Field(
+        None, description="when the sale opens (null: at once); before then, show a countdown"
     )
     product: ProductSummary
     skus: list[SkuOut]

@@ -1,0 +1,381 @@
+"""The viewer's room and the buyer's orders in a real browser, on a real server: the test stream over
+WHEP (and an HLS room on nginx-rtmp, on a cluster of its own), danmaku between two viewers, a blocked
+word refused, buying the last unit and paying on the sandbox page, reconnecting after a server restart
+or a dropped socket with every change made meanwhile, the ended screen, and no streamer or staff
+controls on a viewer's page. The streamer's and the shop's side are driven through the HTTP API.
+
+The tests run in file order on one site (the demo room goes live in the first and ends in the last).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import OpenPage, shoot
+from tests.e2e.cluster import Cluster
+
+PLAYING = "(t) => { const v = document.querySelector('[data-testid=video]'); return v && v.currentTime > t; }"
+
+
+ADVANCING = """async () => {
+  const v = document.querySelector('[data-testid=video]');
+  const before = v ? v.currentTime : 0;
+  await new Promise((r) => setTimeout(r, 1000));
+  return !!v && v.srcObject !== null && v.currentTime > before + 0.5;
+}"""
+
+
+def assert_video_advances(page: Any, within: float) -> None:
+    """The video's current time moves on (over a second of wall time), within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not page.evaluate(ADVANCING):
+        assert time.monotonic() < deadline, "the video does not play"
+
+
+def call(site: Cluster, who: str | None, method: str, path: str, **kw: Any) -> httpx.Response:
+    headers = site.auth(who) if who else {}
+    return httpx.request(method, site.http[0] + path, headers=headers, timeout=15, **kw)
+
+
+def ok(r: httpx.Response) -> Any:
+    assert r.status_code < 300, f"{r.request.method} {r.request.url}: {r.status_code} {r.text}"
+    return r.json() if r.content else None
+
+
+def cart(site: Cluster) -> list[dict[str, Any]]:
+    return list(ok(call(site, None, "GET", f"/rooms/{site.room_id}/cart"))["listings"])
+
+
+class Publisher:
+    """``yellowcart test-stream`` publishing to the demo room over WHIP (its publishing makes the room
+    live; a stopped one would end the room after the grace period)."""
+
+    def __init__(self, site: Cluster) -> None:
+        self.site = site
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "live.cli",
+                "test-stream",
+                str(self.site.room_id),
+                "--user",
+                "demo-streamer",
+            ],
+            env=self.site.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def output(self) -> str:
+        return (
+            self.proc.stdout.read().decode()
+            if self.proc and self.proc.stdout and self.proc.poll() is not None
+            else ""
+        )
+
+
+@pytest.fixture(scope="module")
+def publisher(site: Cluster) -> Iterator[Publisher]:
+    p = Publisher(site)
+    p.start()
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+@pytest.fixture
+def live(site: Cluster, publisher: Publisher) -> int:
+    """The demo room, live with the test stream."""
+    deadline = time.monotonic() + 20
+    while ok(call(site, None, "GET", f"/rooms/{site.room_id}"))["state"] != "live":
+        assert publisher.proc is not None and publisher.proc.poll() is None, publisher.output()
+        assert time.monotonic() < deadline, "the room did not go live"
+        time.sleep(0.1)
+    return site.room_id
+
+
+def test_a_viewer_sees_the_test_stream_playing_through_whep(
+    open_page: OpenPage, site: Cluster, live: int
+) -> None:
+    page: Any = open_page(f"/live/{site.room_id}", who="viewer_1")
+    video = page.get_by_test_id("video")
+    expect(video).to_have_attribute("data-source", "whep", timeout=20_000)
+    expect(page.get_by_test_id("room")).to_have_attribute("data-state", "live")
+    page.wait_for_function(PLAYING, arg=0.5, timeout=20_000)
+    first = page.evaluate("document.querySelector('[data-testid=video]').currentTime")
+    page.wait_for_function(PLAYING, arg=first + 1, timeout=10_000)  # it keeps playing
+    assert page.evaluate("document.querySelector('[data-testid=video]').videoWidth") > 0
+    expect(page.get_by_test_id("waiting")).to_have_count(0)
+    assert page.errors == []
+
+
+def test_a_viewers_page_offers_no_streamer_or_staff_controls(
+    open_page: OpenPage, site: Cluster, live: int
+) -> None:
+    for who in ("viewer_1", "streamer"):  # even the room's own streamer watches as a viewer here
+        page: Any = open_page(f"/live/{site.room_id}", who=who, size="desktop")
+        expect(page.get_by_test_id("listing")).to_have_count(3)
+        text = page.locator("main").inner_text().lower()
+        for word in ("end the room", "force", "mute", "flip", "restock", "live price", "stock:", "studio"):
+            assert word not in text, (who, word)
+        buttons = {b.strip() for b in page.locator("main button").all_inner_texts()}
+        assert buttons <= {"Buy", "Sold out", "Send", "Close", "Pay now", "Cancel order"} | {
+            b for b in buttons if b.startswith(("♥", "🛒", "Explaining now"))
+        }, buttons
+        assert (
+            page.locator("[data-testid=end-room], [data-testid=force-end], [data-testid=mute]").count() == 0
+        )
+    staff_nav = page.locator("header [data-nav='/staff']")
+    expect(staff_nav).to_have_count(0)
+
+
+def test_a_second_viewers_danmaku_reaches_the_first_and_a_blocked_word_is_refused(
+    open_page: OpenPage, site: Cluster, live: int
+) -> None:
+    ok(
+        call(
+            site,
+            "platform_staff",
+            "POST",
+            "/staff/moderation/words",
+            json={"word": "scamlink", "action": "block"},
+        )
+    )
+    first: Any = open_page(f"/live/{site.room_id}", who="viewer_1")
+    second: Any = open_page(f"/live/{site.room_id}", who="viewer_2", size="desktop")
+    for p in (first, second):
+        expect(p.get_by_test_id("listing")).to_have_count(3)
+    second.get_by_test_id("chat-text").fill("hello from the second viewer")
+    second.get_by_test_id("chat-send").click()
+    expect(second.get_by_test_id("chat-text")).to_have_value("")
+    expect(first.get_by_test_id("chat")).to_contain_text("hello from the second viewer")
+    expect(first.get_by_test_id("danmaku")).to_contain_text("hello from the second viewer")
+    # a blocked word: refused with the server's reason, naming the word; nobody sees it
+    first.get_by_test_id("chat-text").fill("visit scamlink now")
+    first.get_by_test_id("chat-send").click()
+    refusal = first.get_by_test_id("chat-error")
+    expect(refusal).to_have_attribute("data-code", "blocked")
+    expect(refusal).to_contain_text("blocked word")
+    expect(refusal).to_contain_text("scamlink")
+    expect(first.get_by_test_id("chat-text")).to_have_value("visit scamlink now")  # kept to edit
+    second.get_by_test_id("chat-text").fill("second line")
+    second.get_by_test_id("chat-send").click()
+    expect(first.get_by_test_id("chat")).to_contain_text("second line")
+    expect(first.get_by_test_id("chat")).not_to_contain_text("scamlink")
+    # likes: a tap counts at once and reaches the other viewer
+    before = int(second.get_by_test_id("likes").inner_text().replace(",", "") or 0)
+    first.get_by_test_id("like").click()
+    expect(second.get_by_test_id("likes")).to_have_text(str(before + 1), timeout=5_000)
+    assert first.errors == [] and second.errors == []
+
+
+def test_a_guest_is_asked_to_sign_in_to_chat(open_page: OpenPage, site: Cluster, live: int) -> None:
+    page: Any = open_page(f"/live/{site.room_id}")
+    expect(page.get_by_test_id("listing")).to_have_count(3)
+    page.get_by_test_id("chat-text").fill("hi")
+    page.get_by_test_id("chat-send").click()
+    expect(page.get_by_test_id("chat-error")).to_have_attribute("data-code", "login_required")
+    expect(page.get_by_test_id("chat-error")).to_have_text("Sign in to chat.")
+
+
+def test_the_viewer_buys_the_last_unit_and_pays_on_the_sandbox_page(
+    open_page: OpenPage, site: Cluster, live: int
+) -> None:
+    rid = site.room_id
+    tea = next(x for x in cart(site) if x["product"]["title"].startswith("Green tea"))
+    lid = tea["id"]
+    ok(
+        call(
+            site,
+            "shop_operator",
+            "PUT",
+            f"/rooms/{rid}/listings/{lid}/stock",
+            json={"stock": 1, "limit_per_user": 1},
+        )
+    )
+    page: Any = open_page(f"/live/{rid}", who="viewer_1")
+    other: Any = open_page(f"/live/{rid}", who="viewer_2", size="desktop")
+    page.get_by_test_id("cart-button").click()
+    row = page.locator(f"[data-testid=listing][data-listing='{lid}']")
+    expect(row.get_by_test_id("buy")).to_be_disabled()
+    ok(call(site, "streamer", "POST", f"/rooms/{rid}/listings/{lid}/status", json={"status": "on_sale"}))
+    expect(row.get_by_test_id("buy")).to_be_enabled(timeout=1_000)  # the flip shows within a second
+    expect(row.get_by_test_id("units-left")).to_have_text("1 left")
+    expect(row.get_by_test_id("price")).to_have_text("¥99.00")
+    row.get_by_test_id("buy").click()
+    sheet = page.get_by_test_id("buy-sheet")
+    expect(sheet.get_by_test_id("quantity")).to_have_attribute("max", "1")
+    for field, value in (
+        ("name", "Wang Fang"),
+        ("phone", "+86 139 0000 0000"),
+        ("line1", "1 Nanjing Road"),
+        ("city", "Shanghai"),
+        ("country", "CN"),
+    ):
+        sheet.get_by_test_id(f"address-{field}").fill(value)
+    sheet.get_by_test_id("place-order").click()
+    status = sheet.get_by_test_id("order-status")
+    expect(status).to_have_attribute("data-status", "pending_payment")
+    for p in (page, other):  # the last unit went: both viewers see sold out
+        expect(p.locator(f"[data-testid=listing][data-listing='{lid}']")).to_have_attribute(
+            "data-status", "sold_out", timeout=5_000
+        )
+    with page.expect_popup() as popup_info:
+        sheet.get_by_test_id("pay").click()
+    bank = popup_info.value
+    bank.wait_for_load_state()
+    expect(bank.locator("h1")).to_contain_text("Pay 99.00")
+    bank.get_by_role("button", name="Pay now").click()
+    expect(bank.locator("body")).to_contain_text("Status: paid")
+    expect(status).to_have_attribute("data-status", "paid", timeout=10_000)  # from the channel's user frames
+    expect(sheet.get_by_test_id("paid")).to_be_visible()
+    # the address is remembered for the next purchase
+    assert "Nanjing Road" in page.evaluate("localStorage.getItem('yc.address')")
+    orders = ok(call(site, "viewer_1", "GET", "/me/orders"))["items"]
+    assert orders[0]["listing_id"] == lid and orders[0]["status"] == "paid"
+    assert page.errors == [] and other.errors == []
+
+
+def test_the_orders_page_lists_the_buyers_orders_and_acts_on_them(
+    open_page: OpenPage, site: Cluster, live: int
+) -> None:
+    rid = site.room_id
+    scarf = next(x for x in cart(site) if x["product"]["title"].startswith("Silk scarf"))
+    ok(
+        call(
+            site,
+            "streamer",
+            "POST",
+            f"/rooms/{rid}/listings/{scarf['id']}/status",
+            json={"status": "on_sale"},
+        )
+    )
+    address = {
+        "name": "Li Lei",
+        "phone": "13800000000",
+        "line1": "2 Road",
+        "city": "Beijing",
+        "country": "CN",
+    }
+    unpaid = ok(
+        call(
+            site,
+            "viewer_1",
+            "POST",
+            f"/rooms/{rid}/listings/{scarf['id']}/orders",
+            json={"sku_id": scarf["skus"][0]["id"], "quantity": 1, "address": address},
+            headers={**site.auth("viewer_1"), "Idempotency-Key": "orders-page-1"},
+        )
+    )
+    page: Any = open_page("/orders", who="viewer_1")
+    mine = page.locator(f"[data-testid=order][data-order='{unpaid['id']}']")
+    expect(mine).to_have_attribute("data-status", "pending_payment")
+    expect(page.get_by_test_id("order")).to_have_count(2)
+    expect(mine.get_by_test_id("total")).to_have_text("¥159.00")
+    page.on("dialog", lambda d: d.accept())
+    mine.get_by_test_id("cancel").click()
+    expect(mine).to_have_attribute("data-status", "cancelled")
+    expect(mine.get_by_test_id("pay")).to_have_count(0)
+    paid = page.locator("[data-testid=order][data-status=paid]")
+    expect(paid).to_have_count(1)
+    expect(paid.get_by_test_id("confirm-receipt")).to_have_count(0)  # not shipped yet
+    page.locator("[data-filter=paid]").click()
+    expect(page.get_by_test_id("order")).to_have_count(1)
+    # another account sees only its own
+    page2: Any = open_page("/orders", who="viewer_2")
+    expect(page2.get_by_test_id("no-orders")).to_be_visible()
+    # a staff account is not a buyer: the page says so
+    page3: Any = open_page("/orders", who="platform_staff")
+    expect(page3.get_by_test_id("gate")).to_be_visible()
+    assert page.errors == []
+
+
+def _listing(page: Any, lid: int) -> Any:
+    return page.locator(f"[data-testid=listing][data-listing='{lid}']")
+
+
+def test_after_a_server_restart_the_page_reconnects_and_shows_every_change_made_meanwhile(
+    open_page: OpenPage, site: Cluster, live: int, publisher: Publisher
+) -> None:
+    rid = site.room_id
+    tee = next(x for x in cart(site) if x["product"]["title"].startswith("Cotton"))
+    lid = tee["id"]
+    page: Any = open_page(f"/live/{rid}", who="viewer_1", size="desktop")
+    row = _listing(page, lid)
+    expect(row).to_have_attribute("data-status", "pending")
+    expect(row.get_by_test_id("price")).to_have_text("¥59.00")
+    expect(page.get_by_test_id("channel-status")).to_have_count(0)
+    site.kill(0)
+    expect(page.get_by_test_id("channel-status")).to_have_attribute("data-status", "reconnecting")
+    expect(page.get_by_test_id("channel-status")).to_have_text("Reconnecting…")
+    site.start(0)
+    publisher.start()  # the test stream's WebRTC session died with the server: publish again
+    ok(call(site, "streamer", "PUT", f"/rooms/{rid}/listings/{lid}/price", json={"live_price_minor": 4900}))
+    ok(call(site, "streamer", "POST", f"/rooms/{rid}/listings/{lid}/status", json={"status": "on_sale"}))
+    ok(call(site, "streamer", "PUT", f"/rooms/{rid}/explaining", json={"listing_id": lid}))
+    expect(page.get_by_test_id("channel-status")).to_have_count(0, timeout=20_000)
+    expect(row).to_have_attribute("data-status", "on_sale")
+    expect(row.get_by_test_id("price")).to_have_text("¥49.00")
+    expect(row.get_by_test_id("explaining")).to_be_visible()
+    expect(row).to_have_class(re.compile(r"\bexplaining\b"))
+    # the video comes back by itself once the stream is back
+    assert_video_advances(page, within=30)
+
+    # a dropped socket (forced close) while the network is down: changes made meanwhile show on resume
+    page.context.set_offline(True)
+    page.evaluate("window.ycChannel.drop()")
+    expect(page.get_by_test_id("channel-status")).to_have_attribute("data-status", "reconnecting")
+    ok(call(site, "streamer", "PUT", f"/rooms/{rid}/listings/{lid}/price", json={"live_price_minor": None}))
+    ok(call(site, "streamer", "POST", f"/rooms/{rid}/listings/{lid}/status", json={"status": "off"}))
+    assert page.evaluate("window.ycChannel.state.status") == "reconnecting"  # still cut off
+    expect(row).to_have_attribute("data-status", "on_sale")
+    page.context.set_offline(False)
+    expect(page.get_by_test_id("channel-status")).to_have_count(0, timeout=20_000)
+    expect(row).to_have_attribute("data-status", "off")
+    expect(row.get_by_test_id("price")).to_have_text("¥59.00")
+    resumes = page.evaluate("window.ycChannel.state.resumes")
+    assert resumes >= 1
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_screenshots_of_the_room_and_the_orders(
+    open_page: OpenPage, site: Cluster, live: int, size: str, lang: str
+) -> None:
+    page: Any = open_page(f"/live/{site.room_id}", who="viewer_1", size=size, lang=lang)
+    expect(page.get_by_test_id("listing")).to_have_count(3)
+    page.wait_for_function(PLAYING, arg=0.3, timeout=20_000)
+    if size == "phone":
+        shoot(page, "room", size, lang)
+        page.get_by_test_id("cart-button").click()
+        shoot(page, "room-cart", size, lang)
+    else:
+        shoot(page, "room", size, lang)
+    orders: Any = open_page("/orders", who="viewer_1", size=size, lang=lang)
+    expect(orders.get_by_test_id("order").first).to_be_visible()
+    shoot(orders, "orders", size, lang)
