@@ -310,6 +310,20 @@ def test_a_viewer_gets_no_operator_controls_and_the_api_refuses_them(
     assert page.errors == []
 
 
+def test_a_streamer_of_the_shop_reads_without_operator_controls(open_page: OpenPage) -> None:
+    page: Any = open_page("/shop?tab=products", who="streamer", size="phone")
+    expect(page.get_by_test_id("my-role")).to_have_text("Streamer")
+    scarf = page.get_by_test_id("product").filter(has_text="Silk scarf")
+    expect(scarf.get_by_test_id("sku-price").first).to_have_text("¥199.00")
+    for testid in ("add-product", "edit-product", "archive", "save-sku"):
+        expect(page.get_by_test_id(testid)).to_have_count(0)
+    expect(page.locator("[data-tab=orders]")).to_have_count(0)  # a shop's orders are its operators'
+    page.locator("[data-tab=members]").click()
+    expect(page.get_by_test_id("member").first).to_be_visible()
+    expect(page.get_by_test_id("add-member")).to_have_count(0)
+    assert page.errors == []
+
+
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_screenshots_of_the_console(open_page: OpenPage, sale: Sale, size: str, lang: str) -> None:

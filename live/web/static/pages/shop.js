@@ -790,6 +790,7 @@ function Console() {
           </select>`
         : html`<h1 data-testid="shop-name">${mine.name}</h1>`}
       <span class="grow"></span>
+      <${Status} kind="shop" value=${mine.live_status} />
       <span class="badge" data-testid="my-role">${t("shop.member_role." + mine.role)}</span>
     </div>
     <nav class="tabs" data-testid="tabs">
@@ -808,7 +809,7 @@ function Console() {
 
 function ShopPage() {
   return html`<${Header} />
-    <main class="shop">
+    <main class="shop-console">
       <${RoleGate} roles=${["shop_operator", "streamer"]}><${Console} /></${RoleGate}>
     </main>`;
 }
