@@ -334,6 +334,7 @@ def test_screenshots_of_the_console(open_page: OpenPage, sale: Sale, size: str, 
     shoot(page, "shop-qualification", size, lang)
     page.locator("[data-tab=products]").click()
     expect(page.get_by_test_id("product").first).to_be_visible()
+    page.wait_for_function("() => [...document.images].every((i) => i.complete)")  # the pictures too
     shoot(page, "shop-products", size, lang)
     page.locator("[data-tab=orders]").click()
     expect(page.get_by_test_id("order").first).to_be_visible()
