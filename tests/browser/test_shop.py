@@ -52,29 +52,39 @@ class Sale:
     shop_id: int
 
     def paid_order(self, buyer: str = "viewer_1") -> dict[str, Any]:
-        order = ok(
-            call(
-                self.site,
-                buyer,
-                "POST",
-                f"/rooms/{self.room_id}/listings/{self.listing_id}/orders",
-                json={"sku_id": self.sku_id, "quantity": 1, "address": ADDRESS},
-                headers={"Idempotency-Key": str(uuid.uuid4())},
-            ),
-            201,
-        )
-        checkout = ok(call(self.site, buyer, "POST", f"/orders/{order['id']}/pay"))
-        page = httpx.get(checkout["pay_url"], timeout=10)  # the sandbox's page a person clicks through
-        action = page.text.split('action="', 1)[1].split('"', 1)[0]
-        clicked = httpx.post(urljoin(checkout["pay_url"], action), timeout=10)
-        assert clicked.status_code == 303, clicked.text
+        return self.paid_orders(buyer)[0]
+
+    def paid_orders(self, *buyers: str) -> list[dict[str, Any]]:
+        """Each buyer orders one unit and pays on the sandbox's page; returns the orders once paid."""
+        placed = []
+        for buyer in buyers:
+            order = ok(
+                call(
+                    self.site,
+                    buyer,
+                    "POST",
+                    f"/rooms/{self.room_id}/listings/{self.listing_id}/orders",
+                    json={"sku_id": self.sku_id, "quantity": 1, "address": ADDRESS},
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                ),
+                201,
+            )
+            checkout = ok(call(self.site, buyer, "POST", f"/orders/{order['id']}/pay"))
+            page = httpx.get(checkout["pay_url"], timeout=10)  # the page a person clicks through
+            action = page.text.split('action="', 1)[1].split('"', 1)[0]
+            clicked = httpx.post(urljoin(checkout["pay_url"], action), timeout=10)
+            assert clicked.status_code == 303, clicked.text
+            placed.append((buyer, order["id"]))
+        paid: dict[int, dict[str, Any]] = {}
         deadline = time.monotonic() + 10  # the sandbox notifies the server about once a second
-        while time.monotonic() < deadline:
-            got = ok(call(self.site, buyer, "GET", f"/orders/{order['id']}"))
-            if got["status"] == "paid":
-                return dict(got)
+        while len(paid) < len(placed) and time.monotonic() < deadline:
+            for buyer, order_id in placed:
+                got = ok(call(self.site, buyer, "GET", f"/orders/{order_id}"))
+                if got["status"] == "paid":
+                    paid[order_id] = got
             time.sleep(0.2)
-        raise AssertionError(f"order {order['id']} was not paid: {got['status']}")
+        assert len(paid) == len(placed), f"not paid in time: {placed} {list(paid)}"
+        return [paid[i] for _, i in placed]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +104,7 @@ def order_row(page: Any, order_id: int) -> Any:
 
 
 def test_the_operator_ships_an_order_then_two_at_once(open_page: OpenPage, sale: Sale, site: Cluster) -> None:
-    one, two, three = sale.paid_order("viewer_1"), sale.paid_order("viewer_2"), sale.paid_order("viewer_2")
+    one, two, three = sale.paid_orders("viewer_1", "viewer_2", "viewer_2")
     page: Any = open_page("/shop?tab=orders", who="shop_operator", size="desktop")
     row = order_row(page, one["id"])
     expect(row.get_by_test_id("order-status")).to_contain_text("Paid, awaiting shipment")
@@ -129,6 +139,12 @@ def test_the_operator_ships_an_order_then_two_at_once(open_page: OpenPage, sale:
         expect(order_row(page, o["id"])).to_have_attribute("data-status", "shipped")
         got = ok(call(site, "viewer_2", "GET", f"/orders/{o['id']}"))
         assert (got["status"], got["carrier"], got["tracking_no"]) == ("shipped", "ZTO", f"ZTO{o['id']:08d}")
+    page.get_by_test_id("filter-to").fill("2020-01-01T00:00")  # placed before then: none
+    expect(page.get_by_test_id("order")).to_have_count(0)
+    expect(page.get_by_test_id("orders")).to_contain_text("No orders match.")
+    page.get_by_test_id("filter-to").fill("")
+    page.get_by_test_id("filter-from").fill("2020-01-01T00:00")
+    expect(order_row(page, three["id"])).to_be_visible()
     assert page.errors == []
 
 
@@ -294,6 +310,20 @@ def test_a_viewer_gets_no_operator_controls_and_the_api_refuses_them(
     assert page.errors == []
 
 
+def test_a_streamer_of_the_shop_reads_without_operator_controls(open_page: OpenPage) -> None:
+    page: Any = open_page("/shop?tab=products", who="streamer", size="phone")
+    expect(page.get_by_test_id("my-role")).to_have_text("Streamer")
+    scarf = page.get_by_test_id("product").filter(has_text="Silk scarf")
+    expect(scarf.get_by_test_id("sku-price").first).to_have_text("¥199.00")
+    for testid in ("add-product", "edit-product", "archive", "save-sku"):
+        expect(page.get_by_test_id(testid)).to_have_count(0)
+    expect(page.locator("[data-tab=orders]")).to_have_count(0)  # a shop's orders are its operators'
+    page.locator("[data-tab=members]").click()
+    expect(page.get_by_test_id("member").first).to_be_visible()
+    expect(page.get_by_test_id("add-member")).to_have_count(0)
+    assert page.errors == []
+
+
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_screenshots_of_the_console(open_page: OpenPage, sale: Sale, size: str, lang: str) -> None:
@@ -304,6 +334,7 @@ def test_screenshots_of_the_console(open_page: OpenPage, sale: Sale, size: str, 
     shoot(page, "shop-qualification", size, lang)
     page.locator("[data-tab=products]").click()
     expect(page.get_by_test_id("product").first).to_be_visible()
+    page.wait_for_function("() => [...document.images].every((i) => i.complete)")  # the pictures too
     shoot(page, "shop-products", size, lang)
     page.locator("[data-tab=orders]").click()
     expect(page.get_by_test_id("order").first).to_be_visible()
@@ -315,3 +346,10 @@ def test_screenshots_of_the_console(open_page: OpenPage, sale: Sale, size: str, 
     page.get_by_test_id("chart-viewers").evaluate("e => e.scrollIntoView()")
     shoot(page, "shop-report-charts", size, lang)
     assert page.errors == []
+
+    site = sale.site  # a shop operator with no shop yet: the application
+    tokens = TokenService(settings_for(site.env["DATABASE_URL"]))
+    site.tokens["applicant"] = tokens.issue("applicant", [Role.SHOP_OPERATOR, Role.VIEWER], name="applicant")
+    page = open_page("/shop", who="applicant", size=size, lang=lang)
+    expect(page.get_by_test_id("conditions").locator("li")).to_have_count(6)
+    shoot(page, "shop-apply", size, lang)

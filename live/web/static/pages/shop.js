@@ -553,6 +553,13 @@ function Report({ roomId, back }) {
 
 const PAGE = 20;
 
+// a datetime-local value ("2026-12-02T10:00", the browser's zone) as the API's time with its zone
+function isoTime(local) {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
 function ShipForm({ order, onDone }) {
   const [carrier, setCarrier] = useState("");
   const [tracking, setTracking] = useState("");
@@ -583,10 +590,12 @@ function OrderRow({ order, picked, onPick, onChanged }) {
       <span class="grow">${order.title} ${attributesText(order.sku_attributes) && html`<span class="muted">(${attributesText(order.sku_attributes)})</span>`} × ${order.quantity}</span>
       <b>${formatMoney(order.total_minor, order.currency)}</b>
     </div>
-    <div class="muted shop-note">
-      ${t("shop.buyer")}: ${order.buyer_id} · ${formatTime(order.created_at)}${order.room_id ? " · " + t("shop.room_n", { id: order.room_id }) : ""}
-      · ${a.name} ${a.phone}, ${[a.line1, a.line2, a.city, a.region, a.country].filter(Boolean).join(", ")}
-    </div>
+    <div class="muted shop-note">${[
+      `${t("shop.buyer")}: ${order.buyer_id}`,
+      formatTime(order.created_at),
+      order.room_id && t("shop.room_n", { id: order.room_id }),
+      `${a.name} ${a.phone}, ${[a.line1, a.line2, a.city, a.region, a.country].filter(Boolean).join(", ")}`,
+    ].filter(Boolean).join(" · ")}</div>
     ${order.tracking_no && html`<div class="shop-note" data-testid="tracking">${t("shop.shipped_with", { carrier: order.carrier, no: order.tracking_no })}</div>`}
     <div class="row">
       ${order.status === "paid" && html`<button class="small primary" data-testid="ship" onClick=${() => setOpen(open === "ship" ? null : "ship")}>${t("shop.ship")}</button>`}
@@ -632,13 +641,18 @@ function BulkResults({ results }) {
 function Orders({ shopId, rooms }) {
   const [status, setStatus] = useState(params().status || "");
   const [room, setRoom] = useState(params().room_id || "");
+  const [from, setFrom] = useState(""); // datetime-local values, in the browser's zone
+  const [to, setTo] = useState("");
   const [offset, setOffset] = useState(0);
   const [picked, setPicked] = useState([]);
   const [bulk, setBulk] = useState(false);
   const [results, setResults] = useState(null);
   const [page, error, reload] = useLoad(
-    () => api("GET", `/shops/${shopId}/orders`, { query: { status, room_id: room, offset, limit: PAGE } }),
-    [shopId, status, room, offset],
+    () =>
+      api("GET", `/shops/${shopId}/orders`, {
+        query: { status, room_id: room, created_from: isoTime(from), created_to: isoTime(to), offset, limit: PAGE },
+      }),
+    [shopId, status, room, from, to, offset],
   );
   const filter = (set) => (e) => {
     set(e.target.value);
@@ -658,6 +672,12 @@ function Orders({ shopId, rooms }) {
           <option value="">${t("shop.all")}</option>
           ${(rooms || []).map((r) => html`<option value=${String(r.id)}>#${r.id} ${r.title}</option>`)}
         </select>
+      </${Field}>
+      <${Field} label=${t("shop.placed_from")}>
+        <input type="datetime-local" data-testid="filter-from" value=${from} onChange=${filter(setFrom)} />
+      </${Field}>
+      <${Field} label=${t("shop.placed_to")}>
+        <input type="datetime-local" data-testid="filter-to" value=${to} onChange=${filter(setTo)} />
       </${Field}>
       <span class="grow"></span>
       <button class="small" onClick=${reload}>${t("common.refresh")}</button>
@@ -770,6 +790,7 @@ function Console() {
           </select>`
         : html`<h1 data-testid="shop-name">${mine.name}</h1>`}
       <span class="grow"></span>
+      <${Status} kind="shop" value=${mine.live_status} />
       <span class="badge" data-testid="my-role">${t("shop.member_role." + mine.role)}</span>
     </div>
     <nav class="tabs" data-testid="tabs">
@@ -788,7 +809,7 @@ function Console() {
 
 function ShopPage() {
   return html`<${Header} />
-    <main class="shop">
+    <main class="shop-console">
       <${RoleGate} roles=${["shop_operator", "streamer"]}><${Console} /></${RoleGate}>
     </main>`;
 }

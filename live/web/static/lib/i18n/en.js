@@ -347,6 +347,8 @@ export default {
   "shop.all": "All",
   "shop.room": "Room",
   "shop.room_n": "room #{id}",
+  "shop.placed_from": "Placed from",
+  "shop.placed_to": "Placed before",
   "shop.buyer": "Buyer",
   "shop.carrier": "Carrier",
   "shop.tracking_no": "Tracking number",

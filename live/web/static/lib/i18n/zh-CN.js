@@ -347,6 +347,8 @@ export default {
   "shop.all": "全部",
   "shop.room": "直播间",
   "shop.room_n": "直播间 #{id}",
+  "shop.placed_from": "下单时间从",
+  "shop.placed_to": "下单时间早于",
   "shop.buyer": "买家",
   "shop.carrier": "快递公司",
   "shop.tracking_no": "运单号",
