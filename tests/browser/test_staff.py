@@ -56,16 +56,17 @@ def _apply(site: Cluster, name: str) -> int:
     return int(shop["id"])
 
 
+LiveRoom = tuple[int, str]
+
+
 @pytest.fixture
-def live_room(site: Cluster) -> Iterator[tuple[int, str]]:
+def live_room(site: Cluster) -> Iterator[LiveRoom]:
     """A room live now in the demo shop, run by a streamer of its own (one live room per streamer);
     yields (room id, streamer token) and ends the room afterwards if it is still live."""
     uid = "streamer-" + uuid.uuid4().hex[:8]
     shop_id = site.demo["shop_id"]
-    _call(
-        site, "POST", f"/shops/{shop_id}/members", site.tokens["shop_operator"],
-        {"user_id": uid, "role": "streamer"}, 201,
-    )  # fmt: skip
+    member = {"user_id": uid, "role": "streamer"}
+    _call(site, "POST", f"/shops/{shop_id}/members", site.tokens["shop_operator"], member, 201)
     token = _token(site, uid, [Role.STREAMER, Role.VIEWER])
     body = {"shop_id": shop_id, "title": "Tea tasting " + uid[-4:], "start_now": True}
     room = _call(site, "POST", "/rooms", token, body, 201)
@@ -179,7 +180,7 @@ def test_staff_approve_and_reject_shop_applications_with_history(open_page: Open
     assert page.errors == []
 
 
-def test_staff_word_list_and_review_queue(open_page: OpenPage, site: Cluster, live_room: tuple[int, str]) -> None:
+def test_staff_word_list_and_review_queue(open_page: OpenPage, site: Cluster, live_room: LiveRoom) -> None:
     room_id, _ = live_room
     word = "fakebrand" + uuid.uuid4().hex[:4]
     page: Any = open_page("/staff#moderation", who="platform_staff", size="desktop")
@@ -193,7 +194,8 @@ def test_staff_word_list_and_review_queue(open_page: OpenPage, site: Cluster, li
     assert refused["t"] == "error" and refused["code"] == "blocked"
     listed.get_by_test_id("word-remove").click()
     expect(listed).to_have_count(0)
-    assert word not in [w["word"] for w in _call(site, "GET", "/staff/moderation/words", _staff(site))["items"]]
+    words = _call(site, "GET", "/staff/moderation/words", _staff(site))["items"]
+    assert word not in [w["word"] for w in words]
 
     masked = "knockoff" + uuid.uuid4().hex[:4]
     page.get_by_test_id("word-input").fill(masked)
@@ -226,7 +228,9 @@ def test_staff_word_list_and_review_queue(open_page: OpenPage, site: Cluster, li
     assert page.errors == []
 
 
-def test_audit_log_and_finance_reconciliation(open_page: OpenPage, site: Cluster, live_room: tuple[int, str]) -> None:
+def test_audit_log_and_finance_reconciliation(
+    open_page: OpenPage, site: Cluster, live_room: LiveRoom
+) -> None:
     room_id, _ = live_room
     shop_id = _apply(site, "Audit Tea " + uuid.uuid4().hex[:4])
     _call(site, "POST", f"/staff/shops/{shop_id}/decisions", _staff(site), {"decision": "approve"})
@@ -269,8 +273,14 @@ def test_audit_log_and_finance_reconciliation(open_page: OpenPage, site: Cluster
 
 def test_docs_page_shows_the_api_in_swagger_ui(open_page: OpenPage, site: Cluster) -> None:
     page: Any = open_page("/docs", size="desktop")
+    page.set_default_timeout(30_000)  # Swagger UI is a large script on a busy machine
     outside: list[str] = []
-    page.on("request", lambda r: r.url.startswith(site.http[0]) or outside.append(r.url))
+
+    def seen(request: Any) -> None:
+        if not request.url.startswith(site.http[0] + "/"):
+            outside.append(request.url)
+
+    page.on("request", seen)
     expect(page.locator(".opblock-summary-path", has_text="/rooms").first).to_be_visible()
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
     expect(page.get_by_test_id("docs-back")).to_have_attribute("href", "/")
@@ -282,20 +292,31 @@ def test_docs_page_shows_the_api_in_swagger_ui(open_page: OpenPage, site: Cluste
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-def test_screenshots(open_page: OpenPage, site: Cluster, live_room: tuple[int, str], size: str, lang: str) -> None:
+def test_screenshots(open_page: OpenPage, site: Cluster, live_room: LiveRoom, size: str, lang: str) -> None:
+    room_id, _ = live_room
     _apply(site, "Screenshot Tea " + uuid.uuid4().hex[:4])
+    masked = "knockoff" + uuid.uuid4().hex[:4]
+    _call(site, "POST", "/staff/moderation/words", _staff(site), {"word": masked, "action": "mask"}, 201)
+    assert run_sync(_say(site.ws[0], room_id, site.tokens["viewer_2"], f"is this a {masked}?"))["t"] == "ack"
     page: Any = open_page("/staff", who="platform_staff", size=size, lang=lang)
     expect(page.get_by_test_id("room-online").first).to_be_visible()
     shoot(page, "staff-rooms", size, lang)
-    for tab in ("shops", "moderation", "audit", "finance"):
+    ready = {
+        "shops": "[data-testid=staff-shop]",
+        "moderation": "[data-testid=review]",
+        "audit": "[data-testid=audit-entry]",
+        "finance": "[data-testid=reconcile-result]",
+    }
+    for tab, shown in ready.items():
         page.locator(f"[data-tab={tab}]").click()
         expect(page.get_by_test_id("tab-" + tab)).to_be_visible()
-        if tab == "shops":
-            expect(page.get_by_test_id("staff-shop").first).to_be_visible()
-        if tab == "audit":
-            expect(page.get_by_test_id("audit-entry").first).to_be_visible()
+        if tab == "finance":
+            page.get_by_test_id("reconcile-run").click()
+            expect(page.locator("[data-testid=no-flags], [data-testid=flag]").first).to_be_visible()
+        expect(page.locator(shown).first).to_be_visible()
         shoot(page, "staff-" + tab, size, lang)
-    docs: Any = open_page("/docs", size=size, lang=lang)
+    docs: Any = open_page("/docs", who="platform_staff", size=size, lang=lang)
+    docs.set_default_timeout(30_000)  # Swagger UI is a large script on a busy machine
     expect(docs.locator(".opblock").first).to_be_visible()
     shoot(docs, "docs", size, lang)
     assert page.errors == [] and docs.errors == []
