@@ -131,6 +131,8 @@ def test_staff_force_end_a_live_room_and_a_viewer_sees_it_end(open_page: OpenPag
     expect(row.get_by_test_id("room-online")).to_be_visible()  # its online count
     row.get_by_test_id("show-events").click()
     expect(row.get_by_test_id("stream-events")).to_be_visible()
+    row.get_by_test_id("show-mutes").click()
+    expect(row.get_by_test_id("mutes")).to_contain_text("Nobody is muted")
     row.get_by_test_id("force-end").click()
     expect(row.get_by_test_id("force-end-confirm")).to_be_disabled()  # a reason is required
     row.get_by_test_id("force-end-reason").fill("counterfeit goods on sale")

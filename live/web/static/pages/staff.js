@@ -74,7 +74,7 @@ function StreamEvents({ roomId }) {
 }
 
 function RoomRow({ room, onChanged }) {
-  const [open, setOpen] = useState(null); // null | "end" | "events"
+  const [open, setOpen] = useState(null); // null | "end" | "events" | "mutes"
   const [reason, setReason] = useState("");
   const act = useAction();
   const canEnd = (room.allowed_transitions || []).includes("force_ended");
@@ -107,6 +107,7 @@ function RoomRow({ room, onChanged }) {
     <div class="row">
       ${canEnd && html`<button class="small" data-testid="force-end" onClick=${() => toggle("end")}>${t("staff.force_end")}</button>`}
       <button class="small" data-testid="show-events" onClick=${() => toggle("events")}>${t("staff.stream_events")}</button>
+      <button class="small" data-testid="show-mutes" onClick=${() => toggle("mutes")}>${t("staff.mutes_here")}</button>
     </div>
     ${open === "end" && html`<form class="staff-sub row" onSubmit=${forceEnd}>
       <input class="grow" data-testid="force-end-reason" required maxlength="500" placeholder=${t("staff.force_end_reason")}
@@ -115,6 +116,7 @@ function RoomRow({ room, onChanged }) {
     </form>`}
     <${ErrorLine} error=${act.error} />
     ${open === "events" && html`<${StreamEvents} roomId=${room.id} />`}
+    ${open === "mutes" && html`<div class="staff-sub"><${MuteList} roomId=${room.id} /></div>`}
   </div>`;
 }
 
