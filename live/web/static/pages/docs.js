@@ -3,6 +3,7 @@
 // fetched from elsewhere: the online validator is off.
 
 import { useEffect, useRef } from "preact/hooks";
+import { session } from "../lib/api.js";
 import { t } from "../lib/i18n.js";
 import { html, mount, Header } from "../lib/ui.js";
 
@@ -10,7 +11,7 @@ function SwaggerBox() {
   const box = useRef(null);
   useEffect(() => {
     if (!window.SwaggerUIBundle || !box.current) return;
-    window.SwaggerUIBundle({
+    const ui = window.SwaggerUIBundle({
       url: "/openapi.json",
       domNode: box.current,
       presets: [window.SwaggerUIBundle.presets.apis],
@@ -20,6 +21,10 @@ function SwaggerBox() {
       docExpansion: "list",
       defaultModelsExpandDepth: 0,
       tryItOutEnabled: false,
+      onComplete: () => {
+        // "Try it out" calls as the signed-in account (the bearer scheme of the document)
+        if (session.token) ui.preauthorizeApiKey("bearer", session.token);
+      },
     });
   }, []);
   // Swagger UI owns this element's children (Preact never touches them: it renders none)

@@ -60,7 +60,7 @@ function StreamEvents({ roomId }) {
   return html`<div class="staff-sub" data-testid="stream-events">
     <${ErrorLine} error=${error} />
     ${page && !page.items.length && html`<p class="muted">${t("staff.no_stream_events")}</p>`}
-    ${page && page.items.length > 0 && html`<table>
+    ${page && page.items.length > 0 && html`<table class="stack">
       <tr><th>${t("staff.time")}</th><th>${t("staff.event")}</th><th>${t("staff.outcome")}</th><th>${t("staff.details")}</th></tr>
       ${page.items.map((e) => html`<tr key=${e.id} data-testid="stream-event">
         <td>${formatTime(e.at, { dateStyle: "short", timeStyle: "medium" })}</td><td>${e.kind} · ${e.name}</td><td>${e.outcome}</td><td><${Details} details=${e.payload} /></td>
@@ -74,7 +74,7 @@ function StreamEvents({ roomId }) {
 }
 
 function RoomRow({ room, onChanged }) {
-  const [open, setOpen] = useState(null); // null | "end" | "events"
+  const [open, setOpen] = useState(null); // null | "end" | "events" | "mutes"
   const [reason, setReason] = useState("");
   const act = useAction();
   const canEnd = (room.allowed_transitions || []).includes("force_ended");
@@ -96,15 +96,18 @@ function RoomRow({ room, onChanged }) {
       ${f && html`<span class="staff-online" data-testid="room-online" title=${t("staff.peak_likes", { peak: formatCount(f.peak), likes: formatCount(f.likes) })}>
         ${t("staff.online", { n: formatCount(f.online) })}</span>`}
     </div>
-    <div class="muted small-text">
-      ${t("staff.room_meta", { shop: room.shop_id, streamer: room.streamer_id })} ·
-      ${room.started_at ? t("staff.started", { at: formatTime(room.started_at) }) : room.scheduled_at ? t("staff.scheduled", { at: formatTime(room.scheduled_at) }) : ""}
-      ${room.ended_at && html` · ${t("staff.ended", { at: formatTime(room.ended_at) })}`}
+    <div class="muted small-text">${[
+      t("staff.room_meta", { shop: room.shop_id, streamer: room.streamer_id }),
+      room.started_at ? t("staff.started", { at: formatTime(room.started_at) }) : "",
+      !room.started_at && room.scheduled_at ? t("staff.scheduled", { at: formatTime(room.scheduled_at) }) : "",
+      room.ended_at ? t("staff.ended", { at: formatTime(room.ended_at) }) : "",
+    ].filter(Boolean).join(" · ")}
       ${room.end_reason && html` · <span data-testid="end-reason">${t("staff.reason_is", { reason: room.end_reason })}</span>`}
     </div>
     <div class="row">
       ${canEnd && html`<button class="small" data-testid="force-end" onClick=${() => toggle("end")}>${t("staff.force_end")}</button>`}
       <button class="small" data-testid="show-events" onClick=${() => toggle("events")}>${t("staff.stream_events")}</button>
+      <button class="small" data-testid="show-mutes" onClick=${() => toggle("mutes")}>${t("staff.mutes_here")}</button>
     </div>
     ${open === "end" && html`<form class="staff-sub row" onSubmit=${forceEnd}>
       <input class="grow" data-testid="force-end-reason" required maxlength="500" placeholder=${t("staff.force_end_reason")}
@@ -113,6 +116,7 @@ function RoomRow({ room, onChanged }) {
     </form>`}
     <${ErrorLine} error=${act.error} />
     ${open === "events" && html`<${StreamEvents} roomId=${room.id} />`}
+    ${open === "mutes" && html`<div class="staff-sub"><${MuteList} roomId=${room.id} /></div>`}
   </div>`;
 }
 
@@ -148,7 +152,7 @@ function ShopHistory({ shopId, version }) {
   return html`<div class="staff-sub" data-testid="shop-history">
     <${ErrorLine} error=${error} />
     ${list && !list.items.length && html`<p class="muted">${t("common.none")}</p>`}
-    ${list && list.items.length > 0 && html`<table>
+    ${list && list.items.length > 0 && html`<table class="stack">
       <tr><th>${t("staff.time")}</th><th>${t("staff.move")}</th><th>${t("staff.by")}</th><th>${t("common.reason")}</th></tr>
       ${list.items.map((x, i) => html`<tr key=${i} data-testid="history-entry" data-to=${x.to_state}>
         <td>${formatTime(x.at)}</td>
@@ -189,10 +193,9 @@ function ShopRow({ shop, onChanged }) {
       <b class="grow">#${shop.id} ${shop.name}</b>
       <span class="muted">${shop.category}</span>
     </div>
-    <div class="muted small-text">
-      ${t("staff.shop_meta", { owner: shop.owner_id, contact: shop.contact_name || "", phone: shop.contact_phone || "", licence: shop.business_license_no || "" })}
-      · ${formatTime(shop.created_at)}
-    </div>
+    <div class="muted small-text">${t("staff.shop_meta", {
+      owner: shop.owner_id, contact: shop.contact_name || "", phone: shop.contact_phone || "", licence: shop.business_license_no || "",
+    })} · ${formatTime(shop.created_at)}</div>
     ${shop.description && html`<p class="small-text">${shop.description}</p>`}
     ${shop.status_reason && html`<p class="small-text" data-testid="shop-reason">${t("staff.reason_is", { reason: shop.status_reason })}</p>`}
     <div class="row">
@@ -419,7 +422,7 @@ function AuditTab() {
     </form>
     <${ErrorLine} error=${error} />
     ${page && !page.items.length && html`<p class="muted">${t("staff.no_audit")}</p>`}
-    ${page && page.items.length > 0 && html`<div class="staff-scroll"><table data-testid="audit-table">
+    ${page && page.items.length > 0 && html`<div class="staff-scroll"><table class="stack" data-testid="audit-table">
       <tr><th>${t("staff.time")}</th><th>${t("staff.by")}</th><th>${t("staff.action")}</th><th>${t("staff.target")}</th><th>${t("common.reason")}</th><th>${t("staff.details")}</th></tr>
       ${page.items.map((a) => html`<tr key=${a.id} data-testid="audit-entry" data-action=${a.action}>
         <td>${formatTime(a.at, { dateStyle: "short", timeStyle: "medium" })}</td>
@@ -461,7 +464,7 @@ function Reconcile({ onDone }) {
       <button class="primary small" data-testid="reconcile-run" disabled=${act.busy || !day}>${t("staff.reconcile_run")}</button>
     </form>
     <${ErrorLine} error=${act.error} />
-    ${result && html`<div data-testid="reconcile-result" data-day=${result.day}>
+    ${result && html`<div class="staff-result" data-testid="reconcile-result" data-day=${result.day}>
       <div class="figures">
         <div class="figure"><b>${result.day}</b><span>${t("staff.day")}</span></div>
         <div class="figure"><b data-testid="reconcile-lines">${result.lines}</b><span>${t("staff.lines")}</span></div>
@@ -480,8 +483,8 @@ function Flags({ version }) {
   return html`<div class="panel" data-testid="flags">
     <h3>${t("staff.flags")}</h3>
     <${ErrorLine} error=${error} />
-    ${page && !page.items.length && html`<p class="muted">${t("staff.no_flags")}</p>`}
-    ${page && page.items.length > 0 && html`<div class="staff-scroll"><table>
+    ${page && !page.items.length && html`<p class="muted" data-testid="no-flags">${t("staff.no_flags")}</p>`}
+    ${page && page.items.length > 0 && html`<div class="staff-scroll"><table class="stack">
       <tr><th>#</th><th>${t("staff.kind")}</th><th>${t("staff.order_payment")}</th><th>${t("staff.details")}</th><th>${t("staff.time")}</th><th>${t("staff.resolved")}</th></tr>
       ${page.items.map((f) => html`<tr key=${f.id} data-testid="flag" data-kind=${f.kind}>
         <td>${f.id}</td><td>${f.kind}</td><td>${f.order_id ?? "–"} / ${f.payment_id ?? "–"}</td>

@@ -438,6 +438,7 @@ export default {
   "staff.reviewed_by": "reviewed by {who}",
   "staff.no_reviews": "Nothing here.",
   "staff.room_id": "Room #",
+  "staff.mutes_here": "Muted viewers",
   "staff.mutes": "Mutes in a room",
   "staff.show": "Show",
   "staff.user_id": "User id",

@@ -438,6 +438,7 @@ export default {
   "staff.reviewed_by": "审核人 {who}",
   "staff.no_reviews": "暂无内容。",
   "staff.room_id": "直播间 #",
+  "staff.mutes_here": "禁言名单",
   "staff.mutes": "直播间禁言",
   "staff.show": "查看",
   "staff.user_id": "用户 ID",
