@@ -122,7 +122,7 @@ def test_staff_force_end_a_live_room_and_a_viewer_sees_it_end(open_page: OpenPag
         }""",
         room_id,
     )
-    viewer.wait_for_function("window.channel.state.status === 'live'")
+    viewer.wait_for_function("() => window.channel.state.status === 'live'")
 
     page: Any = open_page("/staff", who="platform_staff", size="desktop")
     row = page.locator(f"[data-testid=staff-room][data-room='{room_id}']")
@@ -142,7 +142,7 @@ def test_staff_force_end_a_live_room_and_a_viewer_sees_it_end(open_page: OpenPag
     expect(row.get_by_test_id("end-reason")).to_contain_text("counterfeit goods on sale")
     expect(row.get_by_test_id("force-end")).to_have_count(0)  # no move left
     assert _room_state(site, room_id) == "force_ended"
-    viewer.wait_for_function("window.channel.state.status === 'ended'")
+    viewer.wait_for_function("() => window.channel.state.status === 'ended'")
     assert viewer.evaluate("window.channel.state.room.state") == "force_ended"
     assert page.errors == [] and viewer.errors == []
 
