@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium for the browser tests (tests/browser). Idempotent: does nothing when
-# /usr/bin/chromium is present. Nothing here (or in the tests) downloads a browser of its own: the tests
+# Install Debian's Chromium for the browser tests (tests/browser), with CJK and emoji fonts so the
+# pages' screenshots show their Chinese and their icons. Idempotent: does nothing when /usr/bin/chromium
+# and the fonts are present. Nothing here (or in the tests) downloads a browser of its own: the tests
 # drive this binary through Playwright's Python package, which brings only its driver.
 set -euo pipefail
 
-if [ -x /usr/bin/chromium ]; then
+fonts_present() { fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && fc-list 2>/dev/null | grep -qi "Noto Color Emoji"; }
+if [ -x /usr/bin/chromium ] && fonts_present; then
   echo "install-browser: $(/usr/bin/chromium --version 2>/dev/null || echo chromium) is present"
   exit 0
 fi
@@ -19,9 +21,9 @@ fi
 APT=(apt-get -o DPkg::Lock::Timeout=300)
 apt_install() {
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-    "${APT[@]}" install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
+    "${APT[@]}" install -y -qq --no-install-recommends chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null
 }
-echo "install-browser: installing chromium (and CJK fonts for the Chinese pages' screenshots)"
+echo "install-browser: installing chromium (with CJK and emoji fonts for the pages' screenshots)"
 if ! apt_install; then
   echo "install-browser: install failed; updating the package lists and retrying"
   "${SUDO[@]}" "${APT[@]}" update -qq
