@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import struct
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,7 +97,14 @@ def test_the_streamer_creates_a_live_room_and_fills_its_cart(
     page = open_page("/studio", who="streamer", size="desktop")
     page.get_by_test_id("new-room").click()
     page.get_by_test_id("room-title").fill("Tea tasting tonight")
-    page.get_by_test_id("room-cover").fill(site.http[0] + "/static/demo/tea.svg")
+    # the cover: a file that is not a picture is refused as the server words it, a PNG is uploaded
+    cover_file = page.get_by_test_id("room-cover-file")
+    cover_file.set_input_files({"name": "cover.png", "mimeType": "image/png", "buffer": b"not a picture"})
+    expect(page.get_by_test_id("error")).to_have_attribute("data-code", "invalid_input")
+    cover_file.set_input_files({"name": "cover.png", "mimeType": "image/png", "buffer": _png()})
+    expect(page.get_by_test_id("room-cover")).to_have_value(re.compile(r"/uploads/images/[0-9a-f]{40}\.png$"))
+    cover_url = page.get_by_test_id("room-cover").input_value()
+    page.wait_for_function("document.querySelector('[data-testid=cover-preview]').naturalWidth === 32")
     page.get_by_test_id("room-description").fill("Three harvests side by side.")
     expect(page.get_by_test_id("room-now")).to_be_checked()
     page.get_by_test_id("room-submit").click()
@@ -103,6 +113,7 @@ def test_the_streamer_creates_a_live_room_and_fills_its_cart(
     room_id = int(desk.get_attribute("data-room"))
     room = _ok(streamer.get(f"/rooms/{room_id}"))
     assert (room["title"], room["state"], room["streamer_id"]) == ("Tea tasting tonight", "live", STREAMER_ID)
+    assert room["cover_url"] == cover_url and httpx.get(cover_url).content == _png()
     assert page.url.endswith(f"/studio?room={room_id}")
 
     page.get_by_test_id("product-pick").select_option(label="Green tea, spring harvest 250 g · ¥128.00")
@@ -167,6 +178,18 @@ def test_the_streamer_schedules_edits_starts_and_cancels_rooms(
     expect(page.get_by_test_id("room-desk")).to_have_attribute("data-state", "cancelled")
     assert _ok(streamer.get(f"/rooms/{site.room_id}"))["state"] == "cancelled"
     assert page.errors == []
+
+
+def _png(width: int = 32, height: int = 18) -> bytes:
+    """A small yellow PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([255, 212, 0]) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 def _local_input(hours: float) -> str:

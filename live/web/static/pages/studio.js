@@ -4,7 +4,7 @@
 // and during the show the room channel's live cart, chat with mutes and the live figures.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, session } from "../lib/api.js";
+import { api, session, ApiError } from "../lib/api.js";
 import { RoomChannel } from "../lib/channel.js";
 import { t, formatTime, formatCount, countdown } from "../lib/i18n.js";
 import { formatMoney, parseMoney, toDecimal } from "../lib/money.js";
@@ -112,7 +112,25 @@ function RoomList({ me, shop, current, onPick, onNew }) {
   </div>`;
 }
 
-// ---- create / edit a room ----------------------------------------------------------------------
+// ---- create / edit a room ---------------------------------------------------------------------
+
+// POST a picture's bytes to /uploads/images (the server reads its type from the bytes): {url, ...}
+async function uploadImage(file) {
+  const headers = { Accept: "application/json", "Content-Type": file.type || "application/octet-stream" };
+  if (session.token) headers.Authorization = "Bearer " + session.token;
+  let res;
+  try {
+    res = await fetch("/uploads/images", { method: "POST", headers, body: file });
+  } catch (e) {
+    throw new ApiError(0, "network", String(e && e.message ? e.message : e));
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = (data && data.error) || {};
+    throw new ApiError(res.status, err.code || "http_" + res.status, err.message || res.statusText, err.details);
+  }
+  return data;
+}
 
 function RoomForm({ me, shop, room, onDone, onCancel }) {
   const editing = !!room;
@@ -126,6 +144,12 @@ function RoomForm({ me, shop, room, onDone, onCancel }) {
   const [members] = useLoad(() => (operator ? api("GET", `/shops/${shop.shop_id}/members`) : Promise.resolve(null)), [shop.shop_id]);
   const streamers = members ? members.items.filter((m) => m.role === "streamer") : [];
   const { busy, error, run } = useAction();
+  const upload = useAction();
+  const pickCover = (e) => {
+    const file = e.target.files && e.target.files[0];
+    e.target.value = "";
+    if (file) upload.run(async () => setCover((await uploadImage(file)).url));
+  };
   const submit = (e) => {
     e.preventDefault();
     run(async () => {
@@ -152,7 +176,11 @@ function RoomForm({ me, shop, room, onDone, onCancel }) {
       <input data-testid="room-title" required maxlength="100" value=${title} onInput=${(e) => setTitle(e.target.value)} /></label>
     <label><span>${t("studio.cover_url")}</span>
       <input data-testid="room-cover" type="url" placeholder="https://…" value=${cover} onInput=${(e) => setCover(e.target.value)} /></label>
-    ${cover && html`<img class="cover-preview" src=${cover} alt="" />`}
+    <label class="row"><span>${t("studio.cover_upload")}</span>
+      <input type="file" accept="image/png,image/jpeg,image/webp" data-testid="room-cover-file" disabled=${upload.busy} onChange=${pickCover} /></label>
+    ${upload.busy && html`<span class="muted small-text">${t("studio.uploading")}</span>`}
+    <${ErrorLine} error=${upload.error} />
+    ${cover && html`<img class="cover-preview" data-testid="cover-preview" src=${cover} alt="" />`}
     <label><span>${t("studio.description")}</span>
       <textarea data-testid="room-description" maxlength="1000" rows="3" value=${description} onInput=${(e) => setDescription(e.target.value)}></textarea></label>
     ${!editing &&
