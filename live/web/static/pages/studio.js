@@ -60,6 +60,7 @@ function Desk() {
   const [shopId, setShopId] = useState(null);
   const [roomId, setRoomId] = useState(roomParam());
   const [creating, setCreating] = useState(false);
+  const [version, setVersion] = useState(0); // bumped when a room changes: the list reads again
   if (meError) return html`<${ErrorLine} error=${meError} />`;
   if (!me) return html`<p class="muted">${t("common.loading")}</p>`;
   const shops = me.shops;
@@ -79,13 +80,13 @@ function Desk() {
     <div class=${"studio-grid" + (roomId || creating ? " has-room" : "")}>
       <aside class="studio-rooms">
         <${RoomList} me=${me} shop=${shop} current=${roomId} onPick=${pick}
-          onNew=${() => { setRoomId(null); setRoomParam(null); setCreating(true); }} key=${"rooms" + shop.shop_id + ":" + roomId} />
+          onNew=${() => { setRoomId(null); setRoomParam(null); setCreating(true); }} key=${[shop.shop_id, roomId, version].join(":")} />
       </aside>
       <section class="studio-room">
         ${creating
           ? html`<${RoomForm} me=${me} shop=${shop} onDone=${(room) => pick(room.id)} onCancel=${() => setCreating(false)} />`
           : roomId
-            ? html`<${RoomDesk} key=${roomId} roomId=${roomId} me=${me} shop=${shop} />`
+            ? html`<${RoomDesk} key=${roomId} roomId=${roomId} me=${me} shop=${shop} onChanged=${() => setVersion((v) => v + 1)} />`
             : html`<p class="muted panel">${t("studio.pick_room")}</p>`}
       </section>
     </div>`;
@@ -232,7 +233,7 @@ function useRoomChannel(roomId, active, onEvent) {
   return channel;
 }
 
-function RoomDesk({ roomId, me, shop }) {
+function RoomDesk({ roomId, me, shop, onChanged }) {
   const [roomRest, roomError, reloadRoom] = useLoad(() => api("GET", `/rooms/${roomId}`), [roomId]);
   const [cartRest, cartError, reloadCart] = useLoad(() => api("GET", `/rooms/${roomId}/cart`), [roomId]);
   const [editing, setEditing] = useState(false);
@@ -246,7 +247,10 @@ function RoomDesk({ roomId, me, shop }) {
   const onEvent = (ev) => {
     const kind = ev.kind || "";
     if (kind.startsWith("listing.") || kind === "cart.order" || kind === "room.explaining" || kind === "bought") soon();
-    if (kind === "room.state") reloadRoom();
+    if (kind === "room.state") {
+      reloadRoom();
+      onChanged();
+    }
     if (kind === "room.muted" || kind === "room.unmuted")
       setMutes((m) => {
         const next = new Set(m);
@@ -264,9 +268,9 @@ function RoomDesk({ roomId, me, shop }) {
   const mineToHost = room.streamer_id === me.user_id;
   if (editing)
     return html`<${RoomForm} me=${me} shop=${shop} room=${room}
-      onDone=${() => { setEditing(false); reloadRoom(); }} onCancel=${() => setEditing(false)} />`;
+      onDone=${() => { setEditing(false); reloadRoom(); onChanged(); }} onCancel=${() => setEditing(false)} />`;
   return html`<div data-testid="room-desk" data-room=${room.id} data-state=${room.state}>
-    <${RoomBar} room=${room} mineToHost=${mineToHost} channel=${channel} onEdit=${() => setEditing(true)} onChanged=${reloadRoom} />
+    <${RoomBar} room=${room} mineToHost=${mineToHost} channel=${channel} onEdit=${() => setEditing(true)} onChanged=${() => { reloadRoom(); onChanged(); }} />
     <${Figures} room=${room} channel=${channel} />
     <div class="studio-two">
       <${Cart} room=${room} shop=${shop} channel=${channel} rest=${cartRest} restError=${cartError} reload=${reloadCart} />
@@ -299,7 +303,7 @@ function RoomBar({ room, mineToHost, channel, onEdit, onChanged }) {
           <span data-testid="room-state"><${RoomState} state=${room.state} /></span>
           ${room.state === "scheduled" && html`<span class="muted">${formatTime(room.scheduled_at)}</span>`}
           ${room.state === "live" && html`<span class="muted">${t("studio.since", { at: formatTime(room.started_at) })}</span>`}
-          ${status && status !== "live" && status !== "stopped" && html`<span class="badge" data-testid="channel-status">${t("channel." + status)}</span>`}
+          ${status && !["live", "stopped", "ended"].includes(status) && html`<span class="badge" data-testid="channel-status">${t("channel." + status)}</span>`}
           <a href=${"/live/" + room.id} target="_blank" rel="noopener">${t("studio.viewer_page")}</a>
         </div>
       </div>
