@@ -375,6 +375,31 @@ def test_live_price_explaining_order_mute_and_end(
     assert page.errors == []
 
 
+def test_an_operator_runs_the_cart_and_schedules_for_the_streamer(
+    open_page: OpenPage, site: Cluster, streamer: httpx.Client
+) -> None:
+    room_id, [lid] = _live_room(streamer, site)
+    page = open_page(f"/studio?room={room_id}", who="shop_operator", size="desktop")
+    listing = _listing(page, lid)
+    listing.get_by_test_id("move-on_sale").click()
+    expect(listing).to_have_attribute("data-status", "on_sale")
+    expect(page.get_by_test_id("go-live")).to_have_count(0)  # only the room's streamer pushes video
+    expect(page.locator(".studio-room")).to_contain_text("Only the room's streamer (demo-streamer)")
+    page.get_by_test_id("new-room").click()
+    expect(page.get_by_test_id("room-now")).to_be_disabled()
+    expect(page.get_by_test_id("room-later")).to_be_checked()
+    page.get_by_test_id("room-title").fill("Operator's pick")
+    page.get_by_test_id("room-at").fill(_local_input(hours=5))
+    expect(page.get_by_test_id("room-streamer")).to_have_value("demo-streamer")
+    page.get_by_test_id("room-submit").click()
+    desk = page.get_by_test_id("room-desk")
+    expect(desk).to_have_attribute("data-state", "scheduled")
+    room = _ok(streamer.get(f"/rooms/{desk.get_attribute('data-room')}"))
+    assert (room["title"], room["streamer_id"]) == ("Operator's pick", STREAMER_ID)
+    expect(page.get_by_test_id("start-room")).to_have_count(0)
+    assert page.errors == []
+
+
 def test_a_viewer_gets_no_studio_controls_and_the_api_refuses_them(
     open_page: OpenPage, site: Cluster, streamer: httpx.Client
 ) -> None:

@@ -138,12 +138,13 @@ function RoomForm({ me, shop, room, onDone, onCancel }) {
   const [title, setTitle] = useState(room ? room.title : "");
   const [cover, setCover] = useState(room ? room.cover_url || "" : "");
   const [description, setDescription] = useState(room ? room.description : "");
-  const [when, setWhen] = useState(editing ? "later" : "now");
+  const operator = shop.role !== "streamer"; // operators schedule; only the streamer starts a room
+  const [when, setWhen] = useState(editing || operator ? "later" : "now");
   const [at, setAt] = useState(room ? toLocalInput(room.scheduled_at) : "");
   const [streamer, setStreamer] = useState("");
-  const operator = shop.role !== "streamer";
   const [members] = useLoad(() => (operator ? api("GET", `/shops/${shop.shop_id}/members`) : Promise.resolve(null)), [shop.shop_id]);
   const streamers = members ? members.items.filter((m) => m.role === "streamer") : [];
+  const hostId = streamer || (streamers[0] && streamers[0].user_id) || "";
   const { busy, error, run } = useAction();
   const upload = useAction();
   const pickCover = (e) => {
@@ -165,7 +166,7 @@ function RoomForm({ me, shop, room, onDone, onCancel }) {
         const body = { shop_id: shop.shop_id, title, description, cover_url: cover.trim() || null };
         if (when === "now") body.start_now = true;
         else body.scheduled_at = scheduled;
-        if (operator) body.streamer_id = streamer || (streamers[0] && streamers[0].user_id) || null;
+        if (operator) body.streamer_id = hostId || null;
         saved = await api("POST", "/rooms", { body });
       }
       onDone(saved);
@@ -196,7 +197,7 @@ function RoomForm({ me, shop, room, onDone, onCancel }) {
       <input type="datetime-local" data-testid="room-at" value=${at} onInput=${(e) => setAt(e.target.value)} /></label>`}
     ${operator && !editing &&
     html`<label><span>${t("studio.streamer")}</span>
-      <select data-testid="room-streamer" value=${streamer} onChange=${(e) => setStreamer(e.target.value)}>
+      <select data-testid="room-streamer" value=${hostId} onChange=${(e) => setStreamer(e.target.value)}>
         ${streamers.map((m) => html`<option value=${m.user_id}>${m.user_id}</option>`)}
       </select></label>
       <p class="muted small-text">${t("studio.operator_schedules")}</p>`}
