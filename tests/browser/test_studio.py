@@ -166,6 +166,12 @@ def test_the_streamer_schedules_edits_starts_and_cancels_rooms(
     expect(listing.get_by_test_id("listing-stock")).to_contain_text("5 of 5 left · sale starts in 2:5")
     lid = int(listing.get_attribute("data-listing"))
     assert _ok(streamer.get(f"/rooms/{room_id}/listings/{lid}/stock"))["starts_at"] is not None
+    # a second product, pinned and unpinned again while pending
+    page.get_by_test_id("add-product").click()
+    expect(page.get_by_test_id("listing")).to_have_count(2)
+    page.get_by_test_id("listing").nth(1).get_by_test_id("remove").click()
+    expect(page.get_by_test_id("listing")).to_have_count(1)
+    assert [x["id"] for x in _ok(streamer.get(f"/rooms/{room_id}/cart"))["listings"]] == [lid]
     # go live
     page.get_by_test_id("start-room").click()
     expect(desk).to_have_attribute("data-state", "live")
@@ -279,6 +285,14 @@ def test_the_streamer_goes_live_from_the_browser_with_the_test_pattern(
     page.wait_for_function("document.querySelector('[data-testid=preview]').currentTime > 0.5")
     page.get_by_test_id("stop-publish").click()
     expect(page.get_by_test_id("go-live")).to_be_visible()
+    expect(page.get_by_test_id("stream-state")).not_to_have_attribute("data-state", "publishing")
+    # again with the camera and microphone (Chromium's fake devices here)
+    page.get_by_test_id("source").select_option("camera")
+    page.get_by_test_id("go-live").click()
+    expect(page.get_by_test_id("stream-state")).to_have_attribute("data-state", "publishing", timeout=15_000)
+    preview = "document.querySelector('[data-testid=preview]')"
+    tracks = page.evaluate(f"{preview}.srcObject.getTracks().map(x => x.kind)")
+    assert sorted(tracks) == ["audio", "video"]
     assert page.errors == []
 
 
@@ -363,6 +377,13 @@ def test_live_price_explaining_order_mute_and_end(
             if frame.get("t") == "error" and frame.get("id") == "c2":
                 assert frame["code"] == "muted"
                 break
+    # the streamer speaks in the chat too (no mute button on their own lines)
+    page.get_by_test_id("chat-input").fill("Yes, organic and hand-picked")
+    page.get_by_test_id("chat-input").press("Enter")
+    own = page.locator("[data-testid=chat-line][data-user=demo-streamer]")
+    expect(own).to_contain_text("Yes, organic and hand-picked")
+    expect(own.get_by_test_id("mute")).to_have_count(0)
+    expect(page.get_by_test_id("chat-input")).to_have_value("")
     # end the room, confirmed first
     page.get_by_test_id("end-room").click()
     page.get_by_test_id("confirm-no").click()

@@ -264,17 +264,19 @@ function RoomDesk({ roomId, me, shop, onChanged }) {
   const channel = useRoomChannel(roomId, !!openRoom, onEvent);
   if (roomError) return html`<${ErrorLine} error=${roomError} />`;
   if (!roomRest) return html`<p class="muted">${t("common.loading")}</p>`;
-  const cs = channel && channel.state;
+  // the channel's room is the newest while the room is open; once the read says it has closed, the
+  // (stopped) channel may not have heard it
+  const cs = openRoom && channel ? channel.state : null;
   const room = cs && cs.room ? { ...roomRest, ...cs.room } : roomRest;
   const mineToHost = room.streamer_id === me.user_id;
   if (editing)
     return html`<${RoomForm} me=${me} shop=${shop} room=${room}
       onDone=${() => { setEditing(false); reloadRoom(); onChanged(); }} onCancel=${() => setEditing(false)} />`;
   return html`<div data-testid="room-desk" data-room=${room.id} data-state=${room.state}>
-    <${RoomBar} room=${room} mineToHost=${mineToHost} channel=${channel} onEdit=${() => setEditing(true)} onChanged=${() => { reloadRoom(); onChanged(); }} />
-    <${Figures} room=${room} channel=${channel} />
+    <${RoomBar} room=${room} mineToHost=${mineToHost} channel=${openRoom ? channel : null} onEdit=${() => setEditing(true)} onChanged=${() => { reloadRoom(); onChanged(); }} />
+    <${Figures} room=${room} channel=${openRoom ? channel : null} />
     <div class="studio-two">
-      <${Cart} room=${room} shop=${shop} channel=${channel} rest=${cartRest} restError=${cartError} reload=${reloadCart} />
+      <${Cart} room=${room} shop=${shop} channel=${openRoom ? channel : null} rest=${cartRest} restError=${cartError} reload=${reloadCart} />
       <div>
         ${mineToHost && OPEN_STATES.includes(room.state) && html`<${Broadcast} room=${room} />`}
         ${!mineToHost && OPEN_STATES.includes(room.state) && html`<p class="muted panel">${t("studio.only_streamer_pushes", { id: room.streamer_id })}</p>`}
