@@ -10,6 +10,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -39,6 +40,7 @@ from live.api import (
     rooms,
     shops,
     staff,
+    uploads,
 )
 from live.api.errors import error_response
 from live.api.routing import Api
@@ -64,6 +66,7 @@ from live.snapshots import RoomSnapshots
 from live.streaming import reactions as streaming_reactions
 from live.streaming.jobs import StreamJobs
 from live.streaming.service import StreamRefused, StreamService
+from live.uploads import ImageStore
 from media.provider import StreamEvent
 from sandbox.payments.app import create_app as sandbox_app
 
@@ -76,6 +79,7 @@ def build_api() -> Api:
     # Starlette tries routes in order: buying first, as a flash sale sends thousands of orders a second
     for module in (orders, ops, me, shops, catalog, rooms, cart, staff, moderation, payments, media, demo):
         api.include(module.api)
+    api.include(uploads.api)
     return api
 
 
@@ -176,6 +180,7 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         ),
         sandbox=payment.bank,
         sale_cache=sale_cache,
+        images=ImageStore(Path(settings.upload_dir), settings.base_url),
         media=media,
         streams=StreamService(
             db,
@@ -268,6 +273,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *api.routes(),
         *media.routes,
+        *uploads.routes,
         WebSocketRoute("/ws/rooms/{room_id}", room_socket),  # any id: a bad one gets the 4004 close,
         *web.routes(),
     ]
@@ -286,4 +292,5 @@ def create_app(
     app.state.services = services
     app.state.openapi = api.openapi(title="Yellowcart", version=VERSION, description=(live_doc or "").strip())
     media.document(app.state.openapi)
+    uploads.document(app.state.openapi)
     return app

@@ -20,6 +20,7 @@ from live.reactions import Reactions
 from live.settings import Settings
 from live.snapshots import RoomSnapshots
 from live.streaming.service import StreamService
+from live.uploads import ImageStore
 from media.provider import MediaProvider
 from sandbox.payments.bank import SandboxBank
 
@@ -42,5 +43,6 @@ class Services:
     sale_cache: SaleCache
     media: MediaProvider
     streams: StreamService
+    images: ImageStore
     sandbox: SandboxBank | None = None  # the in-process sandbox payment provider, if used
     redis: Redis | None = None

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    upload_dir: str = Field(
+        "./var/uploads", description="where uploaded pictures are kept (shared storage for several servers)"
+    )
+    upload_max_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="largest picture one upload may carry"
+    )
     gc_gen0_threshold: int = Field(
         20_000, ge=100, description="allocations between young-generation collections (Python's default: 700)"
     )

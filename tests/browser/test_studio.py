@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import struct
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,7 +97,14 @@ def test_the_streamer_creates_a_live_room_and_fills_its_cart(
     page = open_page("/studio", who="streamer", size="desktop")
     page.get_by_test_id("new-room").click()
     page.get_by_test_id("room-title").fill("Tea tasting tonight")
-    page.get_by_test_id("room-cover").fill(site.http[0] + "/static/demo/tea.svg")
+    # the cover: a file that is not a picture is refused as the server words it, a PNG is uploaded
+    cover_file = page.get_by_test_id("room-cover-file")
+    cover_file.set_input_files({"name": "cover.png", "mimeType": "image/png", "buffer": b"not a picture"})
+    expect(page.get_by_test_id("error")).to_have_attribute("data-code", "invalid_input")
+    cover_file.set_input_files({"name": "cover.png", "mimeType": "image/png", "buffer": _png()})
+    expect(page.get_by_test_id("room-cover")).to_have_value(re.compile(r"/uploads/images/[0-9a-f]{40}\.png$"))
+    cover_url = page.get_by_test_id("room-cover").input_value()
+    page.wait_for_function("document.querySelector('[data-testid=cover-preview]').naturalWidth === 32")
     page.get_by_test_id("room-description").fill("Three harvests side by side.")
     expect(page.get_by_test_id("room-now")).to_be_checked()
     page.get_by_test_id("room-submit").click()
@@ -103,6 +113,7 @@ def test_the_streamer_creates_a_live_room_and_fills_its_cart(
     room_id = int(desk.get_attribute("data-room"))
     room = _ok(streamer.get(f"/rooms/{room_id}"))
     assert (room["title"], room["state"], room["streamer_id"]) == ("Tea tasting tonight", "live", STREAMER_ID)
+    assert room["cover_url"] == cover_url and httpx.get(cover_url).content == _png()
     assert page.url.endswith(f"/studio?room={room_id}")
 
     page.get_by_test_id("product-pick").select_option(label="Green tea, spring harvest 250 g · ¥128.00")
@@ -155,6 +166,12 @@ def test_the_streamer_schedules_edits_starts_and_cancels_rooms(
     expect(listing.get_by_test_id("listing-stock")).to_contain_text("5 of 5 left · sale starts in 2:5")
     lid = int(listing.get_attribute("data-listing"))
     assert _ok(streamer.get(f"/rooms/{room_id}/listings/{lid}/stock"))["starts_at"] is not None
+    # a second product, pinned and unpinned again while pending
+    page.get_by_test_id("add-product").click()
+    expect(page.get_by_test_id("listing")).to_have_count(2)
+    page.get_by_test_id("listing").nth(1).get_by_test_id("remove").click()
+    expect(page.get_by_test_id("listing")).to_have_count(1)
+    assert [x["id"] for x in _ok(streamer.get(f"/rooms/{room_id}/cart"))["listings"]] == [lid]
     # go live
     page.get_by_test_id("start-room").click()
     expect(desk).to_have_attribute("data-state", "live")
@@ -167,6 +184,18 @@ def test_the_streamer_schedules_edits_starts_and_cancels_rooms(
     expect(page.get_by_test_id("room-desk")).to_have_attribute("data-state", "cancelled")
     assert _ok(streamer.get(f"/rooms/{site.room_id}"))["state"] == "cancelled"
     assert page.errors == []
+
+
+def _png(width: int = 32, height: int = 18) -> bytes:
+    """A small yellow PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([255, 212, 0]) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
 
 
 def _local_input(hours: float) -> str:
@@ -256,6 +285,14 @@ def test_the_streamer_goes_live_from_the_browser_with_the_test_pattern(
     page.wait_for_function("document.querySelector('[data-testid=preview]').currentTime > 0.5")
     page.get_by_test_id("stop-publish").click()
     expect(page.get_by_test_id("go-live")).to_be_visible()
+    expect(page.get_by_test_id("stream-state")).not_to_have_attribute("data-state", "publishing")
+    # again with the camera and microphone (Chromium's fake devices here)
+    page.get_by_test_id("source").select_option("camera")
+    page.get_by_test_id("go-live").click()
+    expect(page.get_by_test_id("stream-state")).to_have_attribute("data-state", "publishing", timeout=15_000)
+    preview = "document.querySelector('[data-testid=preview]')"
+    tracks = page.evaluate(f"{preview}.srcObject.getTracks().map(x => x.kind)")
+    assert sorted(tracks) == ["audio", "video"]
     assert page.errors == []
 
 
@@ -340,6 +377,13 @@ def test_live_price_explaining_order_mute_and_end(
             if frame.get("t") == "error" and frame.get("id") == "c2":
                 assert frame["code"] == "muted"
                 break
+    # the streamer speaks in the chat too (no mute button on their own lines)
+    page.get_by_test_id("chat-input").fill("Yes, organic and hand-picked")
+    page.get_by_test_id("chat-input").press("Enter")
+    own = page.locator("[data-testid=chat-line][data-user=demo-streamer]")
+    expect(own).to_contain_text("Yes, organic and hand-picked")
+    expect(own.get_by_test_id("mute")).to_have_count(0)
+    expect(page.get_by_test_id("chat-input")).to_have_value("")
     # end the room, confirmed first
     page.get_by_test_id("end-room").click()
     page.get_by_test_id("confirm-no").click()
@@ -349,6 +393,31 @@ def test_live_price_explaining_order_mute_and_end(
     expect(page.get_by_test_id("room-desk")).to_have_attribute("data-state", "ended")
     assert _ok(streamer.get(f"/rooms/{room_id}"))["state"] == "ended"
     expect(page.get_by_test_id("move-off")).to_have_count(0)  # no moves once the room has ended
+    assert page.errors == []
+
+
+def test_an_operator_runs_the_cart_and_schedules_for_the_streamer(
+    open_page: OpenPage, site: Cluster, streamer: httpx.Client
+) -> None:
+    room_id, [lid] = _live_room(streamer, site)
+    page = open_page(f"/studio?room={room_id}", who="shop_operator", size="desktop")
+    listing = _listing(page, lid)
+    listing.get_by_test_id("move-on_sale").click()
+    expect(listing).to_have_attribute("data-status", "on_sale")
+    expect(page.get_by_test_id("go-live")).to_have_count(0)  # only the room's streamer pushes video
+    expect(page.locator(".studio-room")).to_contain_text("Only the room's streamer (demo-streamer)")
+    page.get_by_test_id("new-room").click()
+    expect(page.get_by_test_id("room-now")).to_be_disabled()
+    expect(page.get_by_test_id("room-later")).to_be_checked()
+    page.get_by_test_id("room-title").fill("Operator's pick")
+    page.get_by_test_id("room-at").fill(_local_input(hours=5))
+    expect(page.get_by_test_id("room-streamer")).to_have_value("demo-streamer")
+    page.get_by_test_id("room-submit").click()
+    desk = page.get_by_test_id("room-desk")
+    expect(desk).to_have_attribute("data-state", "scheduled")
+    room = _ok(streamer.get(f"/rooms/{desk.get_attribute('data-room')}"))
+    assert (room["title"], room["streamer_id"]) == ("Operator's pick", STREAMER_ID)
+    expect(page.get_by_test_id("start-room")).to_have_count(0)
     assert page.errors == []
 
 

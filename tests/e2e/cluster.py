@@ -236,6 +236,7 @@ def running_cluster(tmp: Path, *, servers: int = 2, **env: str) -> Iterator[Clus
         "LOG_LEVEL": "INFO",
         "OUTBOX_POLL_SECONDS": "0.2",
         "REDIS_PREFIX": "yc",
+        "UPLOAD_DIR": str(tmp / "uploads"),
         **env,
     }
     cluster: Cluster | None = None

@@ -82,6 +82,7 @@ def fuzz_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         "JWT_SECRET": TEST_SECRET,
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
+        "UPLOAD_DIR": str(tmp / "uploads"),
     }
     env.pop("REDIS_URL", None)
     cli = [sys.executable, "-m", "live.cli"]

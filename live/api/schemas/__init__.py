@@ -1,7 +1,7 @@
 """Request and response models of the HTTP API (they are also its OpenAPI schemas), one module per
 area: ``common`` (the shared pieces: text rules, ids, money, base models, paging, transitions), ``me``,
 ``shops``, ``catalog``, ``rooms``, ``cart``, ``orders``, ``payments``, ``moderation``, ``media``
-(streams), ``staff`` and ``ops``. Handlers import them from here."""
+(streams), ``staff``, ``ops`` and ``uploads``. Handlers import them from here."""
 
 from __future__ import annotations
 
@@ -127,6 +127,7 @@ from live.api.schemas.staff import (
     AuditPage,
     AuditQuery,
 )
+from live.api.schemas.uploads import ImageOut
 
 __all__ = [
     "AddressIn",
@@ -150,6 +151,7 @@ __all__ = [
     "FollowOut",
     "HealthOut",
     "Id",
+    "ImageOut",
     "In",
     "ListingIn",
     "ListingMoveIn",

@@ -4,7 +4,7 @@
 // and during the show the room channel's live cart, chat with mutes and the live figures.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, session } from "../lib/api.js";
+import { api, session, ApiError } from "../lib/api.js";
 import { RoomChannel } from "../lib/channel.js";
 import { t, formatTime, formatCount, countdown } from "../lib/i18n.js";
 import { formatMoney, parseMoney, toDecimal } from "../lib/money.js";
@@ -60,6 +60,7 @@ function Desk() {
   const [shopId, setShopId] = useState(null);
   const [roomId, setRoomId] = useState(roomParam());
   const [creating, setCreating] = useState(false);
+  const [version, setVersion] = useState(0); // bumped when a room changes: the list reads again
   if (meError) return html`<${ErrorLine} error=${meError} />`;
   if (!me) return html`<p class="muted">${t("common.loading")}</p>`;
   const shops = me.shops;
@@ -79,13 +80,13 @@ function Desk() {
     <div class=${"studio-grid" + (roomId || creating ? " has-room" : "")}>
       <aside class="studio-rooms">
         <${RoomList} me=${me} shop=${shop} current=${roomId} onPick=${pick}
-          onNew=${() => { setRoomId(null); setRoomParam(null); setCreating(true); }} key=${"rooms" + shop.shop_id + ":" + roomId} />
+          onNew=${() => { setRoomId(null); setRoomParam(null); setCreating(true); }} key=${[shop.shop_id, roomId, version].join(":")} />
       </aside>
       <section class="studio-room">
         ${creating
           ? html`<${RoomForm} me=${me} shop=${shop} onDone=${(room) => pick(room.id)} onCancel=${() => setCreating(false)} />`
           : roomId
-            ? html`<${RoomDesk} key=${roomId} roomId=${roomId} me=${me} shop=${shop} />`
+            ? html`<${RoomDesk} key=${roomId} roomId=${roomId} me=${me} shop=${shop} onChanged=${() => setVersion((v) => v + 1)} />`
             : html`<p class="muted panel">${t("studio.pick_room")}</p>`}
       </section>
     </div>`;
@@ -112,20 +113,45 @@ function RoomList({ me, shop, current, onPick, onNew }) {
   </div>`;
 }
 
-// ---- create / edit a room ----------------------------------------------------------------------
+// ---- create / edit a room ---------------------------------------------------------------------
+
+// POST a picture's bytes to /uploads/images (the server reads its type from the bytes): {url, ...}
+async function uploadImage(file) {
+  const headers = { Accept: "application/json", "Content-Type": file.type || "application/octet-stream" };
+  if (session.token) headers.Authorization = "Bearer " + session.token;
+  let res;
+  try {
+    res = await fetch("/uploads/images", { method: "POST", headers, body: file });
+  } catch (e) {
+    throw new ApiError(0, "network", String(e && e.message ? e.message : e));
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = (data && data.error) || {};
+    throw new ApiError(res.status, err.code || "http_" + res.status, err.message || res.statusText, err.details);
+  }
+  return data;
+}
 
 function RoomForm({ me, shop, room, onDone, onCancel }) {
   const editing = !!room;
   const [title, setTitle] = useState(room ? room.title : "");
   const [cover, setCover] = useState(room ? room.cover_url || "" : "");
   const [description, setDescription] = useState(room ? room.description : "");
-  const [when, setWhen] = useState(editing ? "later" : "now");
+  const operator = shop.role !== "streamer"; // operators schedule; only the streamer starts a room
+  const [when, setWhen] = useState(editing || operator ? "later" : "now");
   const [at, setAt] = useState(room ? toLocalInput(room.scheduled_at) : "");
   const [streamer, setStreamer] = useState("");
-  const operator = shop.role !== "streamer";
   const [members] = useLoad(() => (operator ? api("GET", `/shops/${shop.shop_id}/members`) : Promise.resolve(null)), [shop.shop_id]);
   const streamers = members ? members.items.filter((m) => m.role === "streamer") : [];
+  const hostId = streamer || (streamers[0] && streamers[0].user_id) || "";
   const { busy, error, run } = useAction();
+  const upload = useAction();
+  const pickCover = (e) => {
+    const file = e.target.files && e.target.files[0];
+    e.target.value = "";
+    if (file) upload.run(async () => setCover((await uploadImage(file)).url));
+  };
   const submit = (e) => {
     e.preventDefault();
     run(async () => {
@@ -140,7 +166,7 @@ function RoomForm({ me, shop, room, onDone, onCancel }) {
         const body = { shop_id: shop.shop_id, title, description, cover_url: cover.trim() || null };
         if (when === "now") body.start_now = true;
         else body.scheduled_at = scheduled;
-        if (operator) body.streamer_id = streamer || (streamers[0] && streamers[0].user_id) || null;
+        if (operator) body.streamer_id = hostId || null;
         saved = await api("POST", "/rooms", { body });
       }
       onDone(saved);
@@ -152,7 +178,11 @@ function RoomForm({ me, shop, room, onDone, onCancel }) {
       <input data-testid="room-title" required maxlength="100" value=${title} onInput=${(e) => setTitle(e.target.value)} /></label>
     <label><span>${t("studio.cover_url")}</span>
       <input data-testid="room-cover" type="url" placeholder="https://…" value=${cover} onInput=${(e) => setCover(e.target.value)} /></label>
-    ${cover && html`<img class="cover-preview" src=${cover} alt="" />`}
+    <label class="row"><span>${t("studio.cover_upload")}</span>
+      <input type="file" accept="image/png,image/jpeg,image/webp" data-testid="room-cover-file" disabled=${upload.busy} onChange=${pickCover} /></label>
+    ${upload.busy && html`<span class="muted small-text">${t("studio.uploading")}</span>`}
+    <${ErrorLine} error=${upload.error} />
+    ${cover && html`<img class="cover-preview" data-testid="cover-preview" src=${cover} alt="" />`}
     <label><span>${t("studio.description")}</span>
       <textarea data-testid="room-description" maxlength="1000" rows="3" value=${description} onInput=${(e) => setDescription(e.target.value)}></textarea></label>
     ${!editing &&
@@ -167,7 +197,7 @@ function RoomForm({ me, shop, room, onDone, onCancel }) {
       <input type="datetime-local" data-testid="room-at" value=${at} onInput=${(e) => setAt(e.target.value)} /></label>`}
     ${operator && !editing &&
     html`<label><span>${t("studio.streamer")}</span>
-      <select data-testid="room-streamer" value=${streamer} onChange=${(e) => setStreamer(e.target.value)}>
+      <select data-testid="room-streamer" value=${hostId} onChange=${(e) => setStreamer(e.target.value)}>
         ${streamers.map((m) => html`<option value=${m.user_id}>${m.user_id}</option>`)}
       </select></label>
       <p class="muted small-text">${t("studio.operator_schedules")}</p>`}
@@ -204,7 +234,7 @@ function useRoomChannel(roomId, active, onEvent) {
   return channel;
 }
 
-function RoomDesk({ roomId, me, shop }) {
+function RoomDesk({ roomId, me, shop, onChanged }) {
   const [roomRest, roomError, reloadRoom] = useLoad(() => api("GET", `/rooms/${roomId}`), [roomId]);
   const [cartRest, cartError, reloadCart] = useLoad(() => api("GET", `/rooms/${roomId}/cart`), [roomId]);
   const [editing, setEditing] = useState(false);
@@ -218,7 +248,10 @@ function RoomDesk({ roomId, me, shop }) {
   const onEvent = (ev) => {
     const kind = ev.kind || "";
     if (kind.startsWith("listing.") || kind === "cart.order" || kind === "room.explaining" || kind === "bought") soon();
-    if (kind === "room.state") reloadRoom();
+    if (kind === "room.state") {
+      reloadRoom();
+      onChanged();
+    }
     if (kind === "room.muted" || kind === "room.unmuted")
       setMutes((m) => {
         const next = new Set(m);
@@ -231,17 +264,19 @@ function RoomDesk({ roomId, me, shop }) {
   const channel = useRoomChannel(roomId, !!openRoom, onEvent);
   if (roomError) return html`<${ErrorLine} error=${roomError} />`;
   if (!roomRest) return html`<p class="muted">${t("common.loading")}</p>`;
-  const cs = channel && channel.state;
+  // the channel's room is the newest while the room is open; once the read says it has closed, the
+  // (stopped) channel may not have heard it
+  const cs = openRoom && channel ? channel.state : null;
   const room = cs && cs.room ? { ...roomRest, ...cs.room } : roomRest;
   const mineToHost = room.streamer_id === me.user_id;
   if (editing)
     return html`<${RoomForm} me=${me} shop=${shop} room=${room}
-      onDone=${() => { setEditing(false); reloadRoom(); }} onCancel=${() => setEditing(false)} />`;
+      onDone=${() => { setEditing(false); reloadRoom(); onChanged(); }} onCancel=${() => setEditing(false)} />`;
   return html`<div data-testid="room-desk" data-room=${room.id} data-state=${room.state}>
-    <${RoomBar} room=${room} mineToHost=${mineToHost} channel=${channel} onEdit=${() => setEditing(true)} onChanged=${reloadRoom} />
-    <${Figures} room=${room} channel=${channel} />
+    <${RoomBar} room=${room} mineToHost=${mineToHost} channel=${openRoom ? channel : null} onEdit=${() => setEditing(true)} onChanged=${() => { reloadRoom(); onChanged(); }} />
+    <${Figures} room=${room} channel=${openRoom ? channel : null} />
     <div class="studio-two">
-      <${Cart} room=${room} shop=${shop} channel=${channel} rest=${cartRest} restError=${cartError} reload=${reloadCart} />
+      <${Cart} room=${room} shop=${shop} channel=${openRoom ? channel : null} rest=${cartRest} restError=${cartError} reload=${reloadCart} />
       <div>
         ${mineToHost && OPEN_STATES.includes(room.state) && html`<${Broadcast} room=${room} />`}
         ${!mineToHost && OPEN_STATES.includes(room.state) && html`<p class="muted panel">${t("studio.only_streamer_pushes", { id: room.streamer_id })}</p>`}
@@ -271,7 +306,7 @@ function RoomBar({ room, mineToHost, channel, onEdit, onChanged }) {
           <span data-testid="room-state"><${RoomState} state=${room.state} /></span>
           ${room.state === "scheduled" && html`<span class="muted">${formatTime(room.scheduled_at)}</span>`}
           ${room.state === "live" && html`<span class="muted">${t("studio.since", { at: formatTime(room.started_at) })}</span>`}
-          ${status && status !== "live" && status !== "stopped" && html`<span class="badge" data-testid="channel-status">${t("channel." + status)}</span>`}
+          ${status && !["live", "stopped", "ended"].includes(status) && html`<span class="badge" data-testid="channel-status">${t("channel." + status)}</span>`}
           <a href=${"/live/" + room.id} target="_blank" rel="noopener">${t("studio.viewer_page")}</a>
         </div>
       </div>

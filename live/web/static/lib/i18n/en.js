@@ -154,6 +154,8 @@ export default {
   "studio.edit_room": "Edit",
   "studio.room_title": "Title",
   "studio.cover_url": "Cover picture (URL)",
+  "studio.cover_upload": "or upload a picture (PNG, JPEG or WebP)",
+  "studio.uploading": "Uploading…",
   "studio.description": "Description",
   "studio.start_now": "Go live now",
   "studio.schedule": "Schedule",

@@ -154,6 +154,8 @@ export default {
   "studio.edit_room": "编辑",
   "studio.room_title": "标题",
   "studio.cover_url": "封面图片（网址）",
+  "studio.cover_upload": "或上传图片（PNG、JPEG 或 WebP）",
+  "studio.uploading": "上传中…",
   "studio.description": "简介",
   "studio.start_now": "立即开播",
   "studio.schedule": "预约开播",
