@@ -104,7 +104,7 @@ def test_the_streamer_creates_a_live_room_and_fills_its_cart(
     cover_file.set_input_files({"name": "cover.png", "mimeType": "image/png", "buffer": _png()})
     expect(page.get_by_test_id("room-cover")).to_have_value(re.compile(r"/uploads/images/[0-9a-f]{40}\.png$"))
     cover_url = page.get_by_test_id("room-cover").input_value()
-    page.wait_for_function("document.querySelector('[data-testid=cover-preview]').naturalWidth === 32")
+    page.wait_for_function("() => document.querySelector('[data-testid=cover-preview]').naturalWidth === 32")
     page.get_by_test_id("room-description").fill("Three harvests side by side.")
     expect(page.get_by_test_id("room-now")).to_be_checked()
     page.get_by_test_id("room-submit").click()
@@ -282,7 +282,7 @@ def test_the_streamer_goes_live_from_the_browser_with_the_test_pattern(
     expect(page.get_by_test_id("stream-state")).to_have_attribute("data-state", "publishing", timeout=15_000)
     assert _ok(streamer.get(f"/rooms/{room_id}/stream"))["state"] == "publishing"
     # the local preview plays what is published
-    page.wait_for_function("document.querySelector('[data-testid=preview]').currentTime > 0.5")
+    page.wait_for_function("() => document.querySelector('[data-testid=preview]').currentTime > 0.5")
     page.get_by_test_id("stop-publish").click()
     expect(page.get_by_test_id("go-live")).to_be_visible()
     expect(page.get_by_test_id("stream-state")).not_to_have_attribute("data-state", "publishing")

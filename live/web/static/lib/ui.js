@@ -126,5 +126,6 @@ export function useAction() {
 }
 
 export function Status({ kind, value }) {
-  return html`<span class=${"badge " + kind + "-" + value} data-status=${value}>${t(kind + ".status." + value)}</span>`;
+  const key = kind === "room" ? "room.state." : kind + ".status.";
+  return html`<span class=${"badge " + kind + "-" + value} data-status=${value}>${t(key + value)}</span>`;
 }

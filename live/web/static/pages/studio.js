@@ -543,7 +543,7 @@ function Listing({ room, listing: l, stock, first, last, explaining, ended, onOr
           html`<s class="muted">${formatMoney(l.product.price_min_minor, currency)}</s>`}
         </div>
         <div class="muted small-text" data-testid="listing-stock">
-          ${stockNow.stock !== undefined
+          ${stockNow.stock !== undefined && stockNow.stock !== null && stockNow.stock > 0
             ? t("studio.stock_line", { left: formatCount(stockNow.units_left), stock: formatCount(stockNow.stock) })
             : t("studio.no_stock")}
           ${stockNow.limit_per_user ? " · " + t("studio.limit_line", { n: stockNow.limit_per_user }) : ""}
