@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +22,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import OpenPage, shoot
+from tests.e2e.channel import free_port
 from tests.e2e.cluster import Cluster
+from tests.support import IN_CI
 
 PLAYING = "(t) => { const v = document.querySelector('[data-testid=video]'); return v && v.currentTime > t; }"
 
@@ -30,7 +33,7 @@ ADVANCING = """async () => {
   const v = document.querySelector('[data-testid=video]');
   const before = v ? v.currentTime : 0;
   await new Promise((r) => setTimeout(r, 1000));
-  return !!v && v.srcObject !== null && v.currentTime > before + 0.5;
+  return !!v && v.currentTime > before + 0.5;
 }"""
 
 
@@ -41,8 +44,12 @@ def assert_video_advances(page: Any, within: float) -> None:
         assert time.monotonic() < deadline, "the video does not play"
 
 
-def call(site: Cluster, who: str | None, method: str, path: str, **kw: Any) -> httpx.Response:
+def call(
+    site: Cluster, who: str | None, method: str, path: str, key: str | None = None, **kw: Any
+) -> httpx.Response:
     headers = site.auth(who) if who else {}
+    if key:
+        headers["Idempotency-Key"] = key
     return httpx.request(method, site.http[0] + path, headers=headers, timeout=15, **kw)
 
 
@@ -63,18 +70,11 @@ class Publisher:
         self.site = site
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, room_id: int | None = None) -> None:
         self.stop()
+        room = str(room_id or self.site.room_id)
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "live.cli",
-                "test-stream",
-                str(self.site.room_id),
-                "--user",
-                "demo-streamer",
-            ],
+            [sys.executable, "-m", "live.cli", "test-stream", room, "--user", "demo-streamer"],
             env=self.site.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -288,7 +288,7 @@ def test_the_orders_page_lists_the_buyers_orders_and_acts_on_them(
             "POST",
             f"/rooms/{rid}/listings/{scarf['id']}/orders",
             json={"sku_id": scarf["skus"][0]["id"], "quantity": 1, "address": address},
-            headers={**site.auth("viewer_1"), "Idempotency-Key": "orders-page-1"},
+            key="orders-page-1",
         )
     )
     page: Any = open_page("/orders", who="viewer_1")
@@ -379,3 +379,76 @@ def test_screenshots_of_the_room_and_the_orders(
     orders: Any = open_page("/orders", who="viewer_1", size=size, lang=lang)
     expect(orders.get_by_test_id("order").first).to_be_visible()
     shoot(orders, "orders", size, lang)
+
+
+def test_the_viewer_sees_the_ended_screen_when_the_shop_ends_the_room(
+    open_page: OpenPage, site: Cluster, live: int
+) -> None:
+    rid = site.room_id
+    page: Any = open_page(f"/live/{rid}", who="viewer_1")
+    expect(page.get_by_test_id("listing")).to_have_count(3)
+    expect(page.get_by_test_id("video")).to_have_attribute("data-source", "whep")
+    ok(call(site, "shop_operator", "POST", f"/rooms/{rid}/end"))
+    expect(page.get_by_test_id("ended")).to_be_visible()
+    expect(page.get_by_test_id("ended")).to_contain_text("This live has ended")
+    expect(page.get_by_test_id("room")).to_have_attribute("data-state", "ended")
+    expect(page.get_by_test_id("video")).to_have_attribute("data-source", "none")
+    for status in page.get_by_test_id("listing").evaluate_all("(els) => els.map((e) => e.dataset.status)"):
+        assert status in ("off", "sold_out")
+    expect(page.get_by_test_id("channel-status")).to_have_count(0)  # no reconnecting after the end
+    assert page.evaluate("window.ycChannel.state.lastClose") == 4000
+    shoot(page, "room-ended", "phone", "en")
+    # a viewer who comes after the end is told at once (the `ended` frame)
+    late: Any = open_page(f"/live/{rid}", who="viewer_2", size="desktop", lang="zh-CN")
+    expect(late.get_by_test_id("ended")).to_contain_text("直播已结束")
+    expect(late.get_by_test_id("room")).to_have_attribute("data-state", "ended")
+    shoot(late, "room-ended", "desktop", "zh-CN")
+    assert page.errors == [] and late.errors == []
+
+
+def test_an_hls_room_plays_through_nginx_rtmp(open_page: OpenPage, site: Cluster, tmp_path: Path) -> None:
+    """The site's server restarted with MEDIA_PROVIDER=nginx-rtmp beside a running nginx (last in the
+    module: the demo room has ended); ``test-stream`` pushes a new room over RTMP with ffmpeg and the page
+    plays its HLS playlist through hls.js."""
+    from media.nginx_config import NginxLayout, NginxProcess, missing_tools
+
+    if missing_tools():
+        if IN_CI:
+            pytest.fail(f"CI must test nginx-rtmp, but these are missing: {missing_tools()}")
+        pytest.skip("nginx-rtmp tools missing: run scripts/install-media.sh")
+    layout = NginxLayout.under(
+        tmp_path / "nginx",
+        f"{site.http[0]}/media/callbacks/nginx-rtmp",
+        rtmp_port=free_port(),
+        http_port=free_port(),
+    )
+    nginx = NginxProcess(layout)
+    nginx.write_config()
+    nginx.start_sync()
+    pusher = Publisher(site)
+    try:
+        site.kill(0)
+        site.start(
+            0,
+            MEDIA_PROVIDER="nginx-rtmp",
+            NGINX_RTMP_URL=layout.rtmp_url,
+            NGINX_HTTP_URL=layout.http_url,
+            NGINX_REPLAY_DIR=str(layout.replay_dir),
+            NGINX_RECORD_DIR=str(layout.record_dir),
+        )
+        body = {"shop_id": site.demo["shop_id"], "title": "HLS evening", "start_now": True}
+        room = ok(call(site, "streamer", "POST", "/rooms", json=body))
+        pusher.start(room["id"])
+        page: Any = open_page(f"/live/{room['id']}", who="viewer_1")
+        logs: list[str] = []
+        page.on("console", lambda m: logs.append(m.text))
+        expect(page.get_by_test_id("video")).to_have_attribute("data-source", "hls", timeout=20_000)
+        try:
+            assert_video_advances(page, within=25)
+        except AssertionError as e:
+            raise AssertionError(f"{e}: {logs} {pusher.output()}") from None
+        assert page.evaluate("typeof window.Hls") == "function"  # loaded for this room only
+        assert page.errors == []
+    finally:
+        pusher.stop()
+        nginx.stop_sync()
