@@ -578,7 +578,7 @@ function Room() {
           <${ChatList} chat=${s.chat} />
           <div class="talk-bar">
             <button class="cart-button" data-testid="cart-button" onClick=${() => setCartOpen(!cartOpen)} aria-label=${t("room.cart")}>
-              <span aria-hidden="true">🛒</span> ${s.cart.length}
+              <img src="/static/img/icon.svg" alt="" width="20" height="20" /> ${s.cart.length}
             </button>
             <div class="grow">${channel && html`<${ChatInput} channel=${channel} muted=${muted} />`}</div>
             <button class="like" data-testid="like" onClick=${() => channel && channel.like(1)} aria-label=${t("room.like")}>
