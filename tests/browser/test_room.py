@@ -47,6 +47,10 @@ def assert_video_advances(page: Any, within: float) -> None:
         assert time.monotonic() < deadline, "the video does not play"
 
 
+ANSWERED = """() => document.querySelector('[data-testid=chat-text]').value === ''
+  || !!document.querySelector('[data-testid=chat-error]')"""
+
+
 def call(
     site: Cluster, who: str | None, method: str, path: str, key: str | None = None, **kw: Any
 ) -> httpx.Response:
@@ -203,6 +207,60 @@ def test_a_guest_is_asked_to_sign_in_to_chat(open_page: OpenPage, site: Cluster,
     page.get_by_test_id("chat-send").click()
     expect(page.get_by_test_id("chat-error")).to_have_attribute("data-code", "login_required")
     expect(page.get_by_test_id("chat-error")).to_have_text("Sign in to chat.")
+
+
+def test_a_listing_added_during_the_show_appears_and_a_muted_or_hasty_viewer_is_told(
+    open_page: OpenPage, site: Cluster, live: int
+) -> None:
+    rid, shop = site.room_id, site.demo["shop_id"]
+    page: Any = open_page(f"/live/{rid}", who="viewer_2")
+    expect(page.get_by_test_id("listing")).to_have_count(3)
+    # a product the page has never seen: the bare listing.added event is filled from the cart
+    product = ok(
+        call(
+            site,
+            "shop_operator",
+            "POST",
+            f"/shops/{shop}/products",
+            json={
+                "title": "Porcelain tea cup",
+                "category": "home",
+                "skus": [{"attributes": {"colour": "white"}, "price_minor": 3900, "stock": 20}],
+            },
+        )
+    )
+    ok(call(site, "streamer", "POST", f"/rooms/{rid}/listings", json={"product_id": product["id"]}))
+    expect(page.get_by_test_id("listing")).to_have_count(4)
+    added = page.get_by_test_id("listing").nth(3)
+    expect(added).to_contain_text("Porcelain tea cup")
+    expect(added.get_by_test_id("price")).to_have_text("¥39.00")
+    # too fast: the sixth danmaku at once is refused, and the page says so
+    for i in range(7):
+        page.get_by_test_id("chat-text").fill(f"quick {i}")
+        page.get_by_test_id("chat-send").click()
+        page.wait_for_function(ANSWERED)  # accepted (the input cleared) or refused
+        if page.get_by_test_id("chat-error").count():
+            break
+    expect(page.get_by_test_id("chat-error")).to_have_attribute("data-code", "rate_limited")
+    expect(page.get_by_test_id("chat-error")).to_have_text("Too fast: wait a moment.")
+    # muted by the streamer: the page shows it, and the server's refusal too
+    ok(
+        call(
+            site,
+            "streamer",
+            "POST",
+            f"/rooms/{rid}/mutes",
+            json={"user_id": "demo-viewer-2", "reason": "spam"},
+        )
+    )
+    expect(page.get_by_test_id("muted")).to_be_visible()
+    page.get_by_test_id("chat-text").fill("let me speak")
+    page.get_by_test_id("chat-send").click()
+    expect(page.get_by_test_id("chat-error")).to_have_attribute("data-code", "muted")
+    expect(page.get_by_test_id("chat-error")).to_have_text("You are muted in this room.")
+    ok(call(site, "streamer", "DELETE", f"/rooms/{rid}/mutes/demo-viewer-2"))
+    expect(page.get_by_test_id("muted")).to_have_count(0)
+    assert page.errors == []
 
 
 def test_the_viewer_buys_the_last_unit_and_pays_on_the_sandbox_page(

@@ -376,7 +376,7 @@ function ChatInput({ channel, muted }) {
     setError(null);
     try {
       await channel.sendChat(msg);
-      setText("");
+      setText((now) => (now.trim() === msg ? "" : now)); // keep what was typed meanwhile
     } catch (e) {
       setError(e);
     } finally {
