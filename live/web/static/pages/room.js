@@ -410,12 +410,16 @@ function statusLine(status) {
   return "";
 }
 
+function hasReplay(room) {
+  return !!(room.stream && room.stream.replays && room.stream.replays.length);
+}
+
 function Ended({ room }) {
   const reason = room.state === "force_ended" && (room.end_reason || room.reason);
-  return html`<div class="panel ended" data-testid="ended">
+  return html`<div class=${"ended" + (hasReplay(room) ? " panel" : " over")} data-testid="ended">
     <h2>${t("room.ended_title")}</h2>
     <p>${t("room.state." + room.state)}${reason ? " · " + reason : ""}</p>
-    ${!(room.stream && room.stream.replays && room.stream.replays.length) && html`<p class="muted">${t("room.no_replay")}</p>`}
+    ${!hasReplay(room) && html`<p class="muted">${t("room.no_replay")}</p>`}
     <a class="button" href="/">${t("room.more_rooms")}</a>
   </div>`;
 }
@@ -558,12 +562,13 @@ function Room() {
             <span class="online" data-testid="online">${t("room.online", { n: formatCount(s.counts.online || 0) })}</span>
           </div>
           ${bought && html`<div class="bought" data-testid="bought">${bought.text}</div>`}
+          ${ended && shownRoom && !hasReplay(shownRoom) && html`<${Ended} room=${shownRoom} />`}
           ${explaining && !ended &&
           html`<button class="explaining-chip" data-testid="explaining-chip" onClick=${() => setCartOpen(true)}>
             ${t("room.explaining")} · ${explaining.product ? explaining.product.title : ""} · ${formatMoney(listingPrice(explaining), explaining.currency)}
           </button>`}
         </div>
-        ${ended && shownRoom && html`<${Ended} room=${shownRoom} />`}
+        ${ended && shownRoom && hasReplay(shownRoom) && html`<${Ended} room=${shownRoom} />`}
         ${!room && !ended && html`<p class="muted">${t("channel.connecting")}</p>`}
         ${myOrders.length > 0 &&
         html`<div class="my-orders">
@@ -580,8 +585,8 @@ function Room() {
             <button class="cart-button" data-testid="cart-button" onClick=${() => setCartOpen(!cartOpen)} aria-label=${t("room.cart")}>
               <img src="/static/img/icon.svg" alt="" width="20" height="20" /> ${s.cart.length}
             </button>
-            <div class="grow">${channel && html`<${ChatInput} channel=${channel} muted=${muted} />`}</div>
-            <button class="like" data-testid="like" onClick=${() => channel && channel.like(1)} aria-label=${t("room.like")}>
+            <div class="grow">${channel && !ended && html`<${ChatInput} channel=${channel} muted=${muted} />`}</div>
+            <button class="like" disabled=${ended} data-testid="like" onClick=${() => channel && channel.like(1)} aria-label=${t("room.like")}>
               <span aria-hidden="true">♥</span> <span data-testid="likes">${formatCount(s.counts.likes || 0)}</span>
             </button>
           </div>
