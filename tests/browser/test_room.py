@@ -635,6 +635,13 @@ def test_an_hls_room_plays_through_nginx_rtmp(open_page: OpenPage, site: Cluster
         except AssertionError as e:
             raise AssertionError(f"{e}: {logs} {pusher.output()}") from None
         assert page.evaluate("typeof window.Hls") == "function"  # loaded for this room only
+        # the shop ends the room: the ended screen, then the replay nginx recorded plays there
+        ok(call(site, "streamer", "POST", f"/rooms/{room['id']}/end"))
+        expect(page.get_by_test_id("room")).to_have_attribute("data-state", "ended")
+        expect(page.get_by_test_id("ended")).to_be_visible()
+        expect(page.get_by_test_id("video")).to_have_attribute("data-replay", "true", timeout=40_000)
+        assert_video_advances(page, within=20)
+        expect(page.get_by_test_id("ended")).to_contain_text("This live has ended")
         assert page.errors == []
     finally:
         pusher.stop()

@@ -138,6 +138,7 @@ function Video({ room }) {
       ref=${video}
       data-testid="video"
       data-source=${src.kind}
+      data-replay=${src.replay ? "true" : "false"}
       class=${showVideo ? "" : "hidden"}
       playsinline
       autoplay
@@ -525,7 +526,8 @@ function Room() {
         setEndRoom(r);
         if (r.stream && r.stream.replays && r.stream.replays.length) return;
       } catch {}
-      if (++tries < 8) id = setTimeout(read, 15000);
+      tries += 1; // a replay is usually ready within a minute: look often at first, then seldom
+      if (tries < 30) id = setTimeout(read, tries < 12 ? 5000 : 30000);
     };
     read();
     return () => clearTimeout(id);
