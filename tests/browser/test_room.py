@@ -343,16 +343,13 @@ def test_the_orders_page_lists_the_buyers_orders_and_acts_on_them(
         "city": "Beijing",
         "country": "CN",
     }
-    unpaid = ok(
-        call(
-            site,
-            "viewer_1",
-            "POST",
-            f"/rooms/{rid}/listings/{scarf['id']}/orders",
-            json={"sku_id": scarf["skus"][0]["id"], "quantity": 1, "address": address},
-            key="orders-page-1",
-        )
-    )
+
+    def order(key: str) -> dict[str, Any]:
+        body = {"sku_id": scarf["skus"][0]["id"], "quantity": 1, "address": address}
+        path = f"/rooms/{rid}/listings/{scarf['id']}/orders"
+        return dict(ok(call(site, "viewer_1", "POST", path, json=body, key=key)))
+
+    unpaid = order("orders-page-1")
     page: Any = open_page("/orders", who="viewer_1")
     mine = page.locator(f"[data-testid=order][data-order='{unpaid['id']}']")
     expect(mine).to_have_attribute("data-status", "pending_payment")
@@ -362,11 +359,33 @@ def test_the_orders_page_lists_the_buyers_orders_and_acts_on_them(
     mine.get_by_test_id("cancel").click()
     expect(mine).to_have_attribute("data-status", "cancelled")
     expect(mine.get_by_test_id("pay")).to_have_count(0)
-    paid = page.locator("[data-testid=order][data-status=paid]")
-    expect(paid).to_have_count(1)
-    expect(paid.get_by_test_id("confirm-receipt")).to_have_count(0)  # not shipped yet
+    tea = page.locator("[data-testid=order][data-status=paid]")
+    expect(tea).to_have_count(1)
+    expect(tea.get_by_test_id("confirm-receipt")).to_have_count(0)  # not shipped yet
+    tea_id = tea.get_attribute("data-order")
+
+    # an unpaid order is paid from here, on the provider's page
+    again = order("orders-page-2")
+    page.get_by_test_id("refresh").click()
+    row = page.locator(f"[data-testid=order][data-order='{again['id']}']")
+    with page.expect_popup() as popup:
+        row.get_by_test_id("pay").click()
+    bank = popup.value
+    bank.get_by_role("button", name="Pay now").click()
+    expect(bank.locator("body")).to_contain_text("Status: paid")
+    expect(row).to_have_attribute("data-status", "paid", timeout=10_000)  # the page looks again by itself
+    # the shop ships the tea: the buyer confirms receipt
+    body = {"carrier": "SF Express", "tracking_no": "SF1234567890"}
+    ok(call(site, "shop_operator", "POST", f"/orders/{tea_id}/ship", json=body))
+    page.get_by_test_id("refresh").click()
+    shipped = page.locator(f"[data-testid=order][data-order='{tea_id}']")
+    expect(shipped).to_have_attribute("data-status", "shipped")
+    expect(shipped).to_contain_text("SF1234567890")
+    shipped.get_by_test_id("confirm-receipt").click()
+    expect(shipped).to_have_attribute("data-status", "completed")
     page.locator("[data-filter=paid]").click()
     expect(page.get_by_test_id("order")).to_have_count(1)
+    expect(page.get_by_test_id("order")).to_have_attribute("data-order", str(again["id"]))
     # another account sees only its own
     page2: Any = open_page("/orders", who="viewer_2")
     expect(page2.get_by_test_id("no-orders")).to_be_visible()
@@ -386,17 +405,21 @@ def test_a_viewer_joining_late_sees_the_sales_countdown_and_buys_when_it_ends(
     rid = site.room_id
     lid = next(x for x in cart(site) if x["product"]["title"].startswith("Silk scarf"))["id"]
 
-    def allot(starts: datetime) -> None:
+    def allot(starts: datetime) -> int:
         body = {"stock": 100, "limit_per_user": 2, "starts_at": starts.isoformat()}
-        ok(call(site, "shop_operator", "PUT", f"/rooms/{rid}/listings/{lid}/stock", json=body))
+        return int(
+            ok(call(site, "shop_operator", "PUT", f"/rooms/{rid}/listings/{lid}/stock", json=body))[
+                "units_left"
+            ]
+        )
 
-    allot(datetime.now(UTC) + timedelta(hours=1))
+    left = allot(datetime.now(UTC) + timedelta(hours=1))
     page: Any = open_page(f"/live/{rid}", who="viewer_1")  # joins after the stock was set: the snapshot tells
     page.get_by_test_id("cart-button").click()
     row = _listing(page, lid)
     expect(row.get_by_test_id("countdown")).to_have_text(re.compile(r"^Starts in 59:[0-5]\d$"))
     expect(row.get_by_test_id("buy")).to_be_disabled()
-    expect(row.get_by_test_id("units-left")).to_have_text("100 left")
+    expect(row.get_by_test_id("units-left")).to_have_text(f"{left} left")
     expect(row).to_contain_text("Limit 2 per buyer")
     # the shop moves the start to a few seconds from now: the button turns on as the countdown ends
     allot(datetime.now(UTC) + timedelta(seconds=3))
