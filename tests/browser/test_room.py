@@ -414,7 +414,9 @@ def test_a_viewer_joining_late_sees_the_sales_countdown_and_buys_when_it_ends(
         )
 
     left = allot(datetime.now(UTC) + timedelta(hours=1))
-    page: Any = open_page(f"/live/{rid}", who="viewer_1")  # joins after the stock was set: the snapshot tells
+    if next(x for x in cart(site) if x["id"] == lid)["status"] != "on_sale":
+        ok(call(site, "streamer", "POST", f"/rooms/{rid}/listings/{lid}/status", json={"status": "on_sale"}))
+    page: Any = open_page(f"/live/{rid}", who="viewer_2")  # joins after the stock was set: the snapshot tells
     page.get_by_test_id("cart-button").click()
     row = _listing(page, lid)
     expect(row.get_by_test_id("countdown")).to_have_text(re.compile(r"^Starts in 59:[0-5]\d$"))
@@ -426,6 +428,31 @@ def test_a_viewer_joining_late_sees_the_sales_countdown_and_buys_when_it_ends(
     expect(row.get_by_test_id("countdown")).to_have_text(re.compile(r"^Starts in 00:0[1-4]$"))
     expect(row.get_by_test_id("buy")).to_be_enabled(timeout=6_000)
     expect(row.get_by_test_id("countdown")).to_have_count(0)
+    # buying in place: a SKU, a quantity up to the limit, an address; then the order is cancelled there
+    row.get_by_test_id("buy").click()
+    sheet = page.get_by_test_id("buy-sheet")
+    expect(sheet.get_by_test_id("sku")).to_have_count(2)
+    sheet.get_by_text("colour: navy").click()
+    expect(sheet.get_by_test_id("quantity")).to_have_attribute("max", "2")
+    sheet.get_by_test_id("quantity").fill("2")
+    expect(sheet.get_by_test_id("sheet-price")).to_have_text("¥318.00")
+    for field, value in (
+        ("name", "Zhao Min"),
+        ("phone", "13900000000"),
+        ("line1", "9 Lane"),
+        ("city", "Hangzhou"),
+    ):
+        sheet.get_by_test_id(f"address-{field}").fill(value)
+    sheet.get_by_test_id("place-order").click()
+    expect(sheet.get_by_test_id("order-status")).to_have_attribute("data-status", "pending_payment")
+    placed = ok(call(site, "viewer_2", "GET", "/me/orders", params={"status": "pending_payment"}))["items"][0]
+    assert (placed["sku_attributes"], placed["quantity"], placed["total_minor"]) == (
+        {"colour": "navy"},
+        2,
+        31800,
+    )
+    sheet.get_by_test_id("cancel-order").click()
+    expect(sheet.get_by_test_id("order-status")).to_have_attribute("data-status", "cancelled")
     assert page.errors == []
 
 
