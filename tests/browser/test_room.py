@@ -206,6 +206,9 @@ def test_a_guest_is_asked_to_sign_in_to_chat(open_page: OpenPage, site: Cluster,
     page.get_by_test_id("chat-send").click()
     expect(page.get_by_test_id("chat-error")).to_have_attribute("data-code", "login_required")
     expect(page.get_by_test_id("chat-error")).to_have_text("Sign in to chat.")
+    for path in ("/live/987654", "/live/not-a-room"):  # a room that is not there
+        gone: Any = open_page(path)
+        expect(gone.get_by_test_id("gone")).to_have_text(re.compile("This room does not exist."))
 
 
 def test_a_listing_added_during_the_show_appears_and_a_muted_or_hasty_viewer_is_told(
@@ -675,10 +678,11 @@ def test_an_hls_room_plays_through_nginx_rtmp(open_page: OpenPage, site: Cluster
         call(site, "streamer", "POST", f"/rooms/{site.room_id}/end")  # one live room per streamer
         body = {"shop_id": site.demo["shop_id"], "title": "HLS evening", "start_now": True}
         room = ok(call(site, "streamer", "POST", "/rooms", json=body))
-        pusher.start(room["id"])
         page: Any = open_page(f"/live/{room['id']}", who="viewer_1")
         logs: list[str] = []
         page.on("console", lambda m: logs.append(m.text))
+        expect(page.get_by_test_id("waiting")).to_have_text("Waiting for the streamer…")  # live, no video yet
+        pusher.start(room["id"])
         expect(page.get_by_test_id("video")).to_have_attribute("data-source", "hls", timeout=20_000)
         try:
             assert_video_advances(page, within=25)
