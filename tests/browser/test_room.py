@@ -568,13 +568,12 @@ def test_danmaku_at_50_a_second_leave_the_main_thread_mostly_idle(
     open_page: OpenPage, site: Cluster, live: int
 ) -> None:
     """The viewer page on a phone with the video playing and 50 danmaku a second: the main thread's busy
-    time (Chromium's TaskDuration, through the DevTools protocol) stays under half the wall time. Also
-    measured: the JavaScript and CSS sent for the first view, and the time until cart and chat show."""
+        time (Chromium's TaskDuration, through the DevTools protocol) stays under half the wall time. Also
+        measured: the JavaScript and CSS sent for the first view, and the time until cart and chat show (the
+    page's ``room-usable`` performance mark, from navigation start)."""
     page: Any = open_page(f"/live/{site.room_id}", who="viewer_1")
     expect(page.get_by_test_id("listing")).to_have_count(len(cart(site)))
-    usable_ms = page.evaluate(
-        "performance.getEntriesByType('navigation')[0] && performance.now()"
-    )  # an upper bound: the cart and chat were shown by then
+    usable_ms = page.evaluate("performance.getEntriesByName('room-usable')[0].startTime")
     sent = page.evaluate("""() => performance.getEntriesByType('resource')
         .filter((r) => /\\.(m?js|css)$/.test(new URL(r.name).pathname) && !r.name.includes('hls'))
         .reduce((n, r) => n + r.transferSize, 0)""")
@@ -609,7 +608,7 @@ def test_danmaku_at_50_a_second_leave_the_main_thread_mostly_idle(
     rate = (seen1 - seen0) / (wall1 - wall0)
     share = (task1 - task0) / (wall1 - wall0)
     print(
-        f"\nroom page: first view {sent / 1024:.1f} KiB of JS+CSS transferred, cart and chat shown by "
+        f"\nroom page: first view {sent / 1024:.1f} KiB of JS+CSS transferred, cart and chat shown at "
         f"{usable_ms:.0f} ms; danmaku {rate:.1f}/s received, main thread busy {share:.1%}, "
         f"{flying} flying at the end"
     )
@@ -617,6 +616,7 @@ def test_danmaku_at_50_a_second_leave_the_main_thread_mostly_idle(
     assert share < 0.5, share
     assert flying <= 24
     assert sent <= 150 * 1024, sent
+    assert usable_ms < 1500, usable_ms  # the bar is 1 s on an idle machine; this one is shared
     assert page.errors == []
 
 

@@ -19,6 +19,7 @@ const CHAT_SHOWN = 60;
 const DANMAKU_MAX = 24; // flying at once; more are dropped (the chat list still has them)
 const DANMAKU_LANES = 6;
 const RENDER_MS = 80; // channel changes are drawn at most this often
+let usableMarked = false;
 
 // ---- danmaku: plain DOM nodes moved by a CSS animation, off Preact's path ----
 
@@ -442,8 +443,16 @@ function Room() {
     let timer = null;
     let cartTimer = null;
     let unitsTimer = null;
+    let shownStatus = null;
     const later = () => {
-      if (!timer) timer = setTimeout(() => { timer = null; redraw((n) => n + 1); }, RENDER_MS);
+      const status = ch.current ? ch.current.state.status : null;
+      if (status !== shownStatus) {
+        // the first snapshot, a drop, the end: drawn at once; everything else at most every RENDER_MS
+        shownStatus = status;
+        clearTimeout(timer);
+        timer = null;
+        redraw((n) => n + 1);
+      } else if (!timer) timer = setTimeout(() => { timer = null; redraw((n) => n + 1); }, RENDER_MS);
     };
     const rereadCart = (onlyUnits) => async () => {
       try {
@@ -510,6 +519,13 @@ function Room() {
   }, [bought]);
 
   const channel = ch.current;
+  useEffect(() => {
+    // the moment the room is usable (cart and chat on screen), for the page's performance figure
+    if (!usableMarked && channel && channel.state.room && channel.state.cart.length) {
+      usableMarked = true;
+      performance.mark("room-usable");
+    }
+  });
   const s = channel ? channel.state : { status: "connecting", room: null, cart: [], counts: {}, chat: [], mutes: new Set() };
   const room = s.room;
   const ended = s.status === "ended" || (room && ENDED.has(room.state));
