@@ -435,7 +435,8 @@ function Room() {
   const [bought, setBought] = useState(null);
   const [notice, setNotice] = useState(null);
   const ch = useRef(null);
-  const dm = useRef(new Danmaku());
+  const dm = useRef(null);
+  if (!dm.current) dm.current = new Danmaku();
   const ordersRef = useRef(orders);
   ordersRef.current = orders;
 
@@ -517,6 +518,11 @@ function Room() {
     const id = setTimeout(() => setBought(null), 4000);
     return () => clearTimeout(id);
   }, [bought]);
+  useEffect(() => {
+    if (!notice) return undefined;
+    const id = setTimeout(() => setNotice(null), 6000);
+    return () => clearTimeout(id);
+  }, [notice]);
 
   const channel = ch.current;
   useEffect(() => {
