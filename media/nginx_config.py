@@ -245,12 +245,13 @@ http {{
 
         location /hls/ {{
             alias {_q(str(layout.hls_dir) + "/")};
-            add_header Cache-Control no-cache;
-            add_header Access-Control-Allow-Origin *;
+            # always: a playlist that is not there yet (404) must still be readable by a page's player
+            add_header Cache-Control no-cache always;
+            add_header Access-Control-Allow-Origin * always;
         }}
         location /replays/ {{
             alias {_q(str(layout.replay_dir) + "/")};
-            add_header Access-Control-Allow-Origin *;
+            add_header Access-Control-Allow-Origin * always;
         }}
         location /control {{
 {allow}            deny all;

@@ -129,17 +129,32 @@ function loadHls() {
   return hlsLoading;
 }
 
-// Play an HLS playlist (live or a replay): native where the browser has it, hls.js otherwise.
+function playNative(video, url) {
+  video.src = url;
+  video.play().catch(() => {});
+  return { stop() { video.removeAttribute("src"); video.load(); } };
+}
+
+// Play an HLS playlist (live or a replay): hls.js wherever Media Source Extensions exist (it retries a
+// playlist that is not there yet; some browsers' native HLS gives up at once), else the browser's own.
 export async function playHls(video, url) {
-  if (video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = url;
-    video.play().catch(() => {});
-    return { stop() { video.removeAttribute("src"); video.load(); } };
-  }
+  const mse = "MediaSource" in window || "ManagedMediaSource" in window;
+  if (!mse && video.canPlayType("application/vnd.apple.mpegurl")) return playNative(video, url);
   const Hls = await loadHls();
+  if (!Hls.isSupported()) return playNative(video, url);
   const hls = new Hls({ liveSyncDurationCount: 2, manifestLoadingMaxRetry: 20, manifestLoadingRetryDelay: 1000 });
   hls.loadSource(url);
   hls.attachMedia(video);
   hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
-  return { hls, stop() { hls.destroy(); } };
+  let retry = null;
+  hls.on(Hls.Events.ERROR, (_, data) => {
+    if (!data.fatal) return;
+    // a live playlist may not be there yet, or the network dropped: keep trying, as a player should
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+    else {
+      clearTimeout(retry);
+      retry = setTimeout(() => hls.loadSource(url), 2000);
+    }
+  });
+  return { hls, stop() { clearTimeout(retry); hls.destroy(); } };
 }

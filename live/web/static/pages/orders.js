@@ -1,14 +1,17 @@
 // The buyer's orders (GET /me/orders), newest first, filtered by status: pay an unpaid one on the
-// provider's page, cancel it, confirm receipt of a shipped one. The server decides; refusals are shown.
+// provider's page (the list is read again every few seconds for a while after, so the payment shows),
+// cancel it, confirm receipt of a shipped one. The server decides; refusals are shown.
 
 import { useState } from "preact/hooks";
 import { api, apiRetrying } from "../lib/api.js";
 import { t, formatTime } from "../lib/i18n.js";
 import { formatMoney } from "../lib/money.js";
-import { html, mount, Header, RoleGate, useLoad, useAction, ErrorLine, Status } from "../lib/ui.js";
+import { html, mount, Header, RoleGate, useLoad, useAction, useInterval, ErrorLine, Status } from "../lib/ui.js";
 
 const FILTERS = ["", "pending_payment", "paid", "shipped", "delivered", "completed", "cancelled", "closed"];
 const PAGE = 20;
+const WATCH_MS = 2000; // after "pay", the list is read again this often for a while: the payment lands
+const WATCH_FOR_MS = 120000;
 
 function attrs(a) {
   return Object.entries(a || {})
@@ -16,13 +19,14 @@ function attrs(a) {
     .join(", ");
 }
 
-function Order({ order, onChanged }) {
+function Order({ order, onChanged, onPaying }) {
   const { busy, error, run, setError } = useAction();
   const move = (path) => run(async () => onChanged(await api("POST", `/orders/${order.id}/${path}`, { body: path === "cancel" ? {} : undefined })));
   const pay = async () => {
     const win = window.open("", "_blank"); // opened while the click counts; sent to the provider's page below
     const c = await run(() => apiRetrying("POST", `/orders/${order.id}/pay`));
     if (c && c.pay_url) {
+      onPaying();
       if (win) win.location.href = c.pay_url;
       else location.href = c.pay_url;
     } else {
@@ -66,6 +70,9 @@ function Orders() {
     [status, offset],
   );
   const changed = (o) => setPage({ ...page, items: page.items.map((x) => (x.id === o.id ? o : x)) });
+  const [watchUntil, setWatchUntil] = useState(0);
+  const watching = watchUntil > Date.now() && !!page && page.items.some((o) => o.status === "pending_payment");
+  useInterval(reload, watching ? WATCH_MS : null);
   return html`<${Header} />
     <main class="orders-page">
       <${RoleGate} roles=${["viewer"]}>
@@ -83,7 +90,7 @@ function Orders() {
         <${ErrorLine} error=${error} />
         ${page === undefined && !error && html`<p class="muted">${t("common.loading")}</p>`}
         ${page && !page.items.length && html`<p class="muted" data-testid="no-orders">${t("orders.none")}</p>`}
-        <ul class="order-list">${page && page.items.map((o) => html`<${Order} key=${o.id} order=${o} onChanged=${changed} />`)}</ul>
+        <ul class="order-list">${page && page.items.map((o) => html`<${Order} key=${o.id} order=${o} onChanged=${changed} onPaying=${() => setWatchUntil(Date.now() + WATCH_FOR_MS)} />`)}</ul>
         ${page && page.total > PAGE &&
         html`<div class="row">
           <button class="small" disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - PAGE))}>${t("orders.newer")}</button>

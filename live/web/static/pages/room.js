@@ -19,6 +19,7 @@ const CHAT_SHOWN = 60;
 const DANMAKU_MAX = 24; // flying at once; more are dropped (the chat list still has them)
 const DANMAKU_LANES = 6;
 const RENDER_MS = 80; // channel changes are drawn at most this often
+let usableMarked = false;
 
 // ---- danmaku: plain DOM nodes moved by a CSS animation, off Preact's path ----
 
@@ -138,6 +139,7 @@ function Video({ room }) {
       ref=${video}
       data-testid="video"
       data-source=${src.kind}
+      data-replay=${src.replay ? "true" : "false"}
       class=${showVideo ? "" : "hidden"}
       playsinline
       autoplay
@@ -376,7 +378,7 @@ function ChatInput({ channel, muted }) {
     setError(null);
     try {
       await channel.sendChat(msg);
-      setText("");
+      setText((now) => (now.trim() === msg ? "" : now)); // keep what was typed meanwhile
     } catch (e) {
       setError(e);
     } finally {
@@ -410,12 +412,16 @@ function statusLine(status) {
   return "";
 }
 
+function hasReplay(room) {
+  return !!(room.stream && room.stream.replays && room.stream.replays.length);
+}
+
 function Ended({ room }) {
   const reason = room.state === "force_ended" && (room.end_reason || room.reason);
-  return html`<div class="panel ended" data-testid="ended">
+  return html`<div class=${"ended" + (hasReplay(room) ? " panel" : " over")} data-testid="ended">
     <h2>${t("room.ended_title")}</h2>
     <p>${t("room.state." + room.state)}${reason ? " · " + reason : ""}</p>
-    ${!(room.stream && room.stream.replays && room.stream.replays.length) && html`<p class="muted">${t("room.no_replay")}</p>`}
+    ${!hasReplay(room) && html`<p class="muted">${t("room.no_replay")}</p>`}
     <a class="button" href="/">${t("room.more_rooms")}</a>
   </div>`;
 }
@@ -429,7 +435,8 @@ function Room() {
   const [bought, setBought] = useState(null);
   const [notice, setNotice] = useState(null);
   const ch = useRef(null);
-  const dm = useRef(new Danmaku());
+  const dm = useRef(null);
+  if (!dm.current) dm.current = new Danmaku();
   const ordersRef = useRef(orders);
   ordersRef.current = orders;
 
@@ -437,8 +444,16 @@ function Room() {
     let timer = null;
     let cartTimer = null;
     let unitsTimer = null;
+    let shownStatus = null;
     const later = () => {
-      if (!timer) timer = setTimeout(() => { timer = null; redraw((n) => n + 1); }, RENDER_MS);
+      const status = ch.current ? ch.current.state.status : null;
+      if (status !== shownStatus) {
+        // the first snapshot, a drop, the end: drawn at once; everything else at most every RENDER_MS
+        shownStatus = status;
+        clearTimeout(timer);
+        timer = null;
+        redraw((n) => n + 1);
+      } else if (!timer) timer = setTimeout(() => { timer = null; redraw((n) => n + 1); }, RENDER_MS);
     };
     const rereadCart = (onlyUnits) => async () => {
       try {
@@ -503,8 +518,20 @@ function Room() {
     const id = setTimeout(() => setBought(null), 4000);
     return () => clearTimeout(id);
   }, [bought]);
+  useEffect(() => {
+    if (!notice) return undefined;
+    const id = setTimeout(() => setNotice(null), 6000);
+    return () => clearTimeout(id);
+  }, [notice]);
 
   const channel = ch.current;
+  useEffect(() => {
+    // the moment the room is usable (cart and chat on screen), for the page's performance figure
+    if (!usableMarked && channel && channel.state.room && channel.state.cart.length) {
+      usableMarked = true;
+      performance.mark("room-usable");
+    }
+  });
   const s = channel ? channel.state : { status: "connecting", room: null, cart: [], counts: {}, chat: [], mutes: new Set() };
   const room = s.room;
   const ended = s.status === "ended" || (room && ENDED.has(room.state));
@@ -521,7 +548,8 @@ function Room() {
         setEndRoom(r);
         if (r.stream && r.stream.replays && r.stream.replays.length) return;
       } catch {}
-      if (++tries < 8) id = setTimeout(read, 15000);
+      tries += 1; // a replay is usually ready within a minute: look often at first, then seldom
+      if (tries < 30) id = setTimeout(read, tries < 12 ? 5000 : 30000);
     };
     read();
     return () => clearTimeout(id);
@@ -558,12 +586,13 @@ function Room() {
             <span class="online" data-testid="online">${t("room.online", { n: formatCount(s.counts.online || 0) })}</span>
           </div>
           ${bought && html`<div class="bought" data-testid="bought">${bought.text}</div>`}
+          ${ended && shownRoom && !hasReplay(shownRoom) && html`<${Ended} room=${shownRoom} />`}
           ${explaining && !ended &&
           html`<button class="explaining-chip" data-testid="explaining-chip" onClick=${() => setCartOpen(true)}>
             ${t("room.explaining")} · ${explaining.product ? explaining.product.title : ""} · ${formatMoney(listingPrice(explaining), explaining.currency)}
           </button>`}
         </div>
-        ${ended && shownRoom && html`<${Ended} room=${shownRoom} />`}
+        ${ended && shownRoom && hasReplay(shownRoom) && html`<${Ended} room=${shownRoom} />`}
         ${!room && !ended && html`<p class="muted">${t("channel.connecting")}</p>`}
         ${myOrders.length > 0 &&
         html`<div class="my-orders">
@@ -578,10 +607,10 @@ function Room() {
           <${ChatList} chat=${s.chat} />
           <div class="talk-bar">
             <button class="cart-button" data-testid="cart-button" onClick=${() => setCartOpen(!cartOpen)} aria-label=${t("room.cart")}>
-              <span aria-hidden="true">🛒</span> ${s.cart.length}
+              <img src="/static/img/icon.svg" alt="" width="20" height="20" /> ${s.cart.length}
             </button>
-            <div class="grow">${channel && html`<${ChatInput} channel=${channel} muted=${muted} />`}</div>
-            <button class="like" data-testid="like" onClick=${() => channel && channel.like(1)} aria-label=${t("room.like")}>
+            <div class="grow">${channel && !ended && html`<${ChatInput} channel=${channel} muted=${muted} />`}</div>
+            <button class="like" disabled=${ended} data-testid="like" onClick=${() => channel && channel.like(1)} aria-label=${t("room.like")}>
               <span aria-hidden="true">♥</span> <span data-testid="likes">${formatCount(s.counts.likes || 0)}</span>
             </button>
           </div>
