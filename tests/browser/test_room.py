@@ -590,7 +590,7 @@ def test_danmaku_at_50_a_second_leave_the_main_thread_mostly_idle(
     flood.start()
     try:
         expect(page.get_by_test_id("danmaku").locator(".dm").first).to_be_attached(timeout=10_000)
-        page.wait_for_function("window.ycSeen > 40", timeout=10_000)  # the flood is flowing
+        page.wait_for_function("() => window.ycSeen > 40", timeout=10_000)  # the flood is flowing
 
         def busy() -> tuple[float, float]:
             metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
