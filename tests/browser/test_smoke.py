@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import OpenPage
+from tests.browser.conftest import OpenPage, shoot
 from tests.e2e.cluster import Cluster
 
 
@@ -37,3 +38,15 @@ def test_pages_and_static_files_are_served_under_their_paths(site: Cluster) -> N
     assert js.headers["content-encoding"] == "gzip"
     assert httpx.get(base + "/static/%2e%2e/__init__.py").status_code == 404  # nothing outside static/
     assert httpx.get(base + "/demo/accounts").status_code == 200  # this site turned it on
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_screenshots_of_the_landing_and_sign_in_pages(open_page: OpenPage, size: str, lang: str) -> None:
+    page: Any = open_page("/", who="viewer_1", size=size, lang=lang)
+    expect(page.get_by_test_id("upcoming-room").first).to_be_visible()
+    page.wait_for_function("() => [...document.images].every((i) => i.complete)")
+    shoot(page, "landing", size, lang)
+    page = open_page("/sign-in", size=size, lang=lang)
+    expect(page.get_by_test_id("demo-accounts")).to_be_visible()
+    shoot(page, "sign-in", size, lang)
