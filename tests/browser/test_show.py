@@ -8,13 +8,30 @@ console and the viewer sees the ended screen."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import OpenPage, shoot
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, running_cluster
+
+
+@pytest.fixture(scope="module", params=["postgresql-redis", "embedded"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The show on a deployment (PostgreSQL, Redis) and on the embedded defaults `make run` uses
+    (SQLite, the in-process broker): the demo must hold on a bare machine too."""
+    with running_cluster(
+        tmp_path_factory.mktemp("show"),
+        servers=1,
+        embedded=request.param == "embedded",
+        DEMO_SIGN_IN="true",
+        LOG_LEVEL="WARNING",
+        PUBLIC_URL="auto",
+    ) as cluster:
+        yield cluster
 
 
 def _cart(site: Cluster) -> list[dict[str, Any]]:

@@ -216,15 +216,20 @@ def require_services() -> None:
 
 
 @contextlib.contextmanager
-def running_cluster(tmp: Path, *, servers: int = 2, **env: str) -> Iterator[Cluster]:
-    """A migrated database with the demo data, a private Redis and ``servers`` server processes."""
-    require_services()
+def running_cluster(tmp: Path, *, servers: int = 2, embedded: bool = False, **env: str) -> Iterator[Cluster]:
+    """A migrated database with the demo data, a private Redis and ``servers`` server processes.
+    ``embedded``: the defaults of a bare machine instead (one SQLite file, the in-process broker, no
+    Redis), as ``make run`` serves them."""
     base = postgres_base_url()
     name = f"yellowcart_cl_{os.getpid()}_{free_port()}"
-    run_sync(create_pg_database(base, name))
+    if embedded:
+        db_url = f"sqlite:///{tmp}/yellowcart.db"
+    else:
+        require_services()
+        run_sync(create_pg_database(base, name))
+        db_url = with_database(base, name)
     private = PrivateRedis(tmp)
     private.start()
-    db_url = with_database(base, name)
     ports = [free_port() for _ in range(servers)]
     if env.get("PUBLIC_URL") == "auto":  # the first server's own URL (the demo's pictures point there)
         env = {**env, "PUBLIC_URL": f"http://127.0.0.1:{ports[0]}"}
@@ -239,6 +244,8 @@ def running_cluster(tmp: Path, *, servers: int = 2, **env: str) -> Iterator[Clus
         "UPLOAD_DIR": str(tmp / "uploads"),
         **env,
     }
+    if embedded:
+        del full_env["REDIS_URL"]
     cluster: Cluster | None = None
     try:
         subprocess.run([*CLI, "db", "upgrade"], env=full_env, check=True, capture_output=True)
@@ -263,4 +270,5 @@ def running_cluster(tmp: Path, *, servers: int = 2, **env: str) -> Iterator[Clus
         if cluster is not None:
             cluster.stop_all()
         private.stop()
-        run_sync(drop_pg_database(base, name))
+        if not embedded:
+            run_sync(drop_pg_database(base, name))
