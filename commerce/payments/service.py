@@ -418,7 +418,10 @@ class PaymentService:
                         payment.id if payment else None,
                         details,
                     )
-        return StatementCheck(day.isoformat(), len(lines), matched, sum(x.fee_minor for x in lines), problems)
+        fees: dict[str, int] = {}
+        for x in lines:  # a statement may hold several currencies: fees are summed per currency
+            fees[x.currency] = fees.get(x.currency, 0) + x.fee_minor
+        return StatementCheck(day.isoformat(), len(lines), matched, fees, problems)
 
     async def payments_of(self, order_id: int) -> tuple[list[Payment], list[Refund]]:
         async with self.db.read() as s:
@@ -436,5 +439,5 @@ class StatementCheck:
     day: str
     lines: int
     matched: int
-    fees_minor: int
+    fees: dict[str, int]  # currency -> the provider's fees for the day, in minor units
     flags: list[dict[str, Any]]

@@ -7,6 +7,7 @@ from commerce.payments.service import StatementCheck
 from commerce.shops.actions import allowed_decisions
 from commerce.shops.models import Shop
 from live.api.schemas import (
+    FeeOut,
     ListingOut,
     LiveFigures,
     ProductOut,
@@ -151,6 +152,6 @@ def statement_check_out(check: StatementCheck) -> StatementCheckOut:
         day=check.day,
         lines=check.lines,
         matched=check.matched,
-        fees_minor=check.fees_minor,
+        fees=[FeeOut(currency=c, amount_minor=m) for c, m in sorted(check.fees.items())],
         mismatches=check.flags,
     )

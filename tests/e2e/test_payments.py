@@ -178,7 +178,7 @@ async def test_the_daily_statement_is_reconciled_with_our_records(shop: Client, 
     clock.advance(hours=24 - clock().hour)  # midnight: the day has just ended
     clean = await ok(await c.call("POST", f"/staff/finance/statements/{day}/reconcile", FINANCE))
     assert (clean["lines"], clean["matched"], clean["mismatches"]) == (1, 1, [])
-    assert clean["fees_minor"] == order["total_minor"] * 6000 // 1_000_000
+    assert clean["fees"] == [{"currency": "CNY", "amount_minor": order["total_minor"] * 6000 // 1_000_000}]
     # money the provider took (the next day) for a payment we never created: flagged, once
     day = clock().date().isoformat()
     bank.create(

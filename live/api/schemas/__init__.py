@@ -88,6 +88,7 @@ from live.api.schemas.orders import (
 )
 from live.api.schemas.payments import (
     CheckoutOut,
+    FeeOut,
     FlagList,
     FlagOut,
     NoticeAnswer,
@@ -145,6 +146,7 @@ __all__ = [
     "ConditionOut",
     "ConditionsOut",
     "ExplainIn",
+    "FeeOut",
     "FlagList",
     "FlagOut",
     "FollowIn",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from live.api.schemas.common import Out
 
@@ -69,9 +69,14 @@ class FlagList(Out):
     items: list[FlagOut]
 
 
+class FeeOut(Out):
+    currency: str
+    amount_minor: int
+
+
 class StatementCheckOut(Out):
     day: str
     lines: int
     matched: int
-    fees_minor: int
+    fees: list[FeeOut] = Field(description="the provider's fees for the day, per currency, in minor units")
     mismatches: list[dict[str, Any]]

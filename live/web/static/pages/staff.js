@@ -12,7 +12,6 @@ import { html, mount, Header, RoleGate, useLoad, useInterval, useAction, ErrorLi
 
 const ROOMS_MS = 3000;
 const STAFF = ["platform_staff"];
-const PLATFORM_CURRENCY = "CNY"; // a statement's fees come without a currency: the platform settles in CNY
 const ROOM_STATES = ["live", "scheduled", "ended", "force_ended", "cancelled"];
 const SHOP_STATES = ["applied", "approved", "rejected", "revoked"];
 const NEEDS_REASON = new Set(["reject", "revoke"]);
@@ -34,9 +33,9 @@ function mayUse(roles) {
 function Details({ details }) {
   const entries = Object.entries(details || {});
   if (!entries.length) return null;
-  const currency = details.currency || details.expected_currency || PLATFORM_CURRENCY;
+  const currency = details.currency || details.expected_currency || null; // none known: the raw minor units
   return html`<span class="staff-details">${entries.map(
-    ([k, v]) => html`<span><i>${k}</i> ${k.endsWith("_minor") && Number.isInteger(v) ? formatMoney(v, currency) : typeof v === "object" ? JSON.stringify(v) : String(v)}</span> `,
+    ([k, v]) => html`<span><i>${k}</i> ${k.endsWith("_minor") && Number.isInteger(v) && currency ? formatMoney(v, currency) : typeof v === "object" ? JSON.stringify(v) : String(v)}</span> `,
   )}</span>`;
 }
 
@@ -469,7 +468,7 @@ function Reconcile({ onDone }) {
         <div class="figure"><b>${result.day}</b><span>${t("staff.day")}</span></div>
         <div class="figure"><b data-testid="reconcile-lines">${result.lines}</b><span>${t("staff.lines")}</span></div>
         <div class="figure"><b data-testid="reconcile-matched">${result.matched}</b><span>${t("staff.matched")}</span></div>
-        <div class="figure"><b data-testid="reconcile-fees">${formatMoney(result.fees_minor, PLATFORM_CURRENCY)}</b><span>${t("staff.fees")}</span></div>
+        <div class="figure"><b data-testid="reconcile-fees">${result.fees.length ? result.fees.map((f) => formatMoney(f.amount_minor, f.currency)).join(" + ") : "0"}</b><span>${t("staff.fees")}</span></div>
         <div class="figure"><b data-testid="reconcile-mismatches">${result.mismatches.length}</b><span>${t("staff.mismatches")}</span></div>
       </div>
       ${result.mismatches.length > 0 && html`<ul class="staff-list">${result.mismatches.map((m, i) => html`<li key=${i} data-testid="mismatch"><${Details} details=${m} /></li>`)}</ul>`}
