@@ -66,6 +66,7 @@ class RoomAudience:
     new_viewers: set[str] = field(default_factory=set)
     bought_recent: list[dict[str, Any]] = field(default_factory=list)  # "just bought", for the next frame
     bought_count: int = 0
+    bought_units: dict[str, int] = field(default_factory=dict)  # listing id -> units left, latest read
     kept: tuple[int, int, int] = (0, 0, 0)  # (peak, unique, likes) last handed to ``keep_figures``
     kept_at: float = 0.0
     danmaku: int = 0  # published from this process since the last keep
@@ -85,8 +86,10 @@ class RoomAudience:
     def take_bought(self) -> dict[str, Any] | None:
         if not self.bought_count:
             return None
-        out = {"recent": self.bought_recent, "count": self.bought_count}
-        self.bought_recent, self.bought_count = [], 0
+        out: dict[str, Any] = {"recent": self.bought_recent, "count": self.bought_count}
+        if self.bought_units:
+            out["units_left"] = self.bought_units
+        self.bought_recent, self.bought_count, self.bought_units = [], 0, {}
         return out
 
     @property
@@ -149,6 +152,8 @@ class Audience:
             notice = json.loads(data)
             room.bought_count += int(notice["count"])
             room.bought_recent = (room.bought_recent + list(notice["recent"]))[-BOUGHT_SHOWN:]
+            units = notice.get("units_left") or {}
+            room.bought_units.update({str(k): int(v) for k, v in units.items()})
         except (ValueError, KeyError, TypeError):
             log.warning("undecodable notice", extra={"room_id": room_id})
 

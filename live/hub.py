@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -407,11 +407,17 @@ class Hub:
     def add_likes(self, room_id: int, n: int) -> None:
         self.audience.add_likes(room_id, n)
 
-    async def announce_bought(self, room_id: int, bought: Sequence[tuple[str, str]]) -> None:
+    async def announce_bought(
+        self, room_id: int, bought: Sequence[tuple[str, str]], units_left: Mapping[int, int] | None = None
+    ) -> None:
         """Announce purchases (buyer name, title) in the room on every process: one notice for many,
-        carrying the latest few (names masked) and how many in all."""
+        carrying the latest few (names masked), how many in all, and the units their listings have
+        left (listing id -> units, as read after the purchases)."""
         if not bought:
             return
         recent = [{"name": mask_name(name), "title": title} for name, title in bought[-BOUGHT_SHOWN:]]
-        data = _dumps({"count": len(bought), "recent": recent}).encode()
+        notice: dict[str, Any] = {"count": len(bought), "recent": recent}
+        if units_left:
+            notice["units_left"] = {str(k): v for k, v in units_left.items()}
+        data = _dumps(notice).encode()
         await self.broker.publish_notice(room_topic(room_id), data)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from commerce.orders.actions import ORDER_MOVED, ORDERS_PLACED
+from commerce.orders.actions import ORDER_MOVED, ORDERS_PLACED, units_left
 from live.cart.models import Listing
 from live.container import Services
 from live.events import Event
@@ -67,6 +67,7 @@ def consumers(services: Services) -> list[Consumer]:
 
     async def bought_notices(events: Sequence[Event]) -> None:
         per_room: dict[int, list[tuple[str, str]]] = {}
+        sales: dict[int, set[int]] = {}
         for ev in events:
             room_id = ev.payload.get("room_id")
             if room_id is None:
@@ -74,8 +75,17 @@ def consumers(services: Services) -> list[Consumer]:
             per_room.setdefault(int(room_id), []).extend(
                 (str(o["buyer"]), str(o["title"])) for o in ev.payload.get("orders", [])
             )
+            if ev.payload.get("sale_id") is not None:
+                sales.setdefault(int(room_id), set()).add(int(ev.payload["sale_id"]))
+        # the units each listing has left, read once for the batch, ride on the notice: every viewer's
+        # cart shows them without reading the cart again (purchases change them without a state event)
+        left: dict[int, int] = {}
+        if sales:
+            async with services.db.read() as s:
+                left = await units_left(s, services.orders.stock, sorted(set().union(*sales.values())))
         for room_id, bought in per_room.items():
-            await services.hub.announce_bought(room_id, bought)
+            units = {sid: left[sid] for sid in sorted(sales.get(room_id, ())) if sid in left}
+            await services.hub.announce_bought(room_id, bought, units)
 
     return [
         Consumer(STOCK_FLIPS, frozenset({ORDERS_PLACED, ORDER_MOVED}), stock_flips),

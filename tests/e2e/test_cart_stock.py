@@ -172,6 +172,23 @@ async def test_the_cart_and_the_snapshot_show_the_units_the_room_has_left(shop: 
     assert (off["status"], off["units_left"]) == ("off", 2)
 
 
+async def test_just_bought_notices_carry_the_units_their_listings_have_left(shop: Client) -> None:
+    c = shop
+    w = await qualified_shop(c, products=2)
+    room = await scheduled_room(c, w)
+    rid, lids = room["id"], room["listing_ids"]
+    await ok(await c.call("POST", f"/rooms/{rid}/start", w.streamer))
+    await allot(c, w, rid, lids[0], 5)
+    await ok(await _status(c, w.streamer, rid, lids[0], "on_sale"))
+    sku = (await _line(c, rid, lids[0]))["skus"][0]["id"]
+    async with serve(c.services) as base, Viewer.connect(f"{base}/ws/rooms/{rid}") as v:
+        await ok(await _buy(c, rid, lids[0], "u1", "k1", sku, qty=2), 201)
+        await v.until(lambda _: any(b.get("units_left", {}).get(str(lids[0])) == 3 for b in v.bought))
+        await ok(await _buy(c, rid, lids[0], "u2", "k2", sku, qty=3), 201)
+        await v.until(lambda _: any(b.get("units_left", {}).get(str(lids[0])) == 0 for b in v.bought))
+    assert all(set(b.get("units_left", {})) <= {str(lids[0])} for b in v.bought)  # only what was bought
+
+
 async def test_with_the_stock_ledger_unreachable_the_orders_say_what_is_left(
     shop: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -272,6 +272,8 @@ export class RoomChannel {
       if (this.opts.onChat) this.opts.onChat(f.chat, { replay: false });
     }
     if (f.bought) {
+      const units = f.bought.units_left; // purchases change what is left without a state event
+      if (units) s.cart = s.cart.map((l) => (String(l.id) in units ? { ...l, units_left: units[l.id] } : l));
       s.bought = { ...f.bought, at: Date.now() };
       if (this.opts.onBought) this.opts.onBought(f.bought);
     }

@@ -443,7 +443,6 @@ function Room() {
   useEffect(() => {
     let timer = null;
     let cartTimer = null;
-    let unitsTimer = null;
     let shownStatus = null;
     const later = () => {
       const status = ch.current ? ch.current.state.status : null;
@@ -455,15 +454,9 @@ function Room() {
         redraw((n) => n + 1);
       } else if (!timer) timer = setTimeout(() => { timer = null; redraw((n) => n + 1); }, RENDER_MS);
     };
-    const rereadCart = (onlyUnits) => async () => {
+    const rereadCart = () => async () => {  // listings that arrived as bare listing.added events
       try {
-        const c = await api("GET", `/rooms/${ROOM_ID}/cart`);
-        if (onlyUnits) {
-          // purchases change the units left without a state event: refresh them from the cart
-          const left = new Map(c.listings.map((l) => [l.id, l.units_left]));
-          channel.state.cart = channel.state.cart.map((l) => (left.has(l.id) ? { ...l, units_left: left.get(l.id) } : l));
-          later();
-        } else channel.mergeListings(c.listings);
+        channel.mergeListings((await api("GET", `/rooms/${ROOM_ID}/cart`)).listings);
       } catch {}
     };
     const reloadOrders = async () => {
@@ -481,13 +474,11 @@ function Room() {
         if (!replay) dm.current.push(entries);
       },
       onBought: (b) => {
-        setBought({ text: boughtText(b), at: Date.now() });
-        clearTimeout(unitsTimer);
-        unitsTimer = setTimeout(rereadCart(true), 500);
+        setBought({ text: boughtText(b), at: Date.now() });  // its units_left the channel applied
       },
       onIncomplete: () => {
         clearTimeout(cartTimer);
-        cartTimer = setTimeout(rereadCart(false), 100);
+        cartTimer = setTimeout(rereadCart(), 100);
       },
       onEvent: (ev) => {
         if (ev.kind === "chat.removed") dm.current.remove(ev.chat_id);
