@@ -320,8 +320,11 @@ async def test_staff_room_list_shows_live_figures(client: Client, ws_base: str) 
         assert figures == {"online": 2, "peak": 2, "unique_viewers": 1, "likes": 3}
         report = await ok(await c.call("GET", f"/rooms/{rid}/report", STAFF))
         assert report["audience"] == figures
+    # anyone's room list shows a live room's figures (what its page shows every viewer), none for others
     public = await ok(await c.call("GET", "/rooms", params={"state": "live"}))
-    assert all(r["figures"] is None for r in public["items"])
+    assert next(r for r in public["items"] if r["id"] == rid)["figures"]["likes"] == 3
+    scheduled = await ok(await c.call("GET", "/rooms", params={"state": "scheduled"}))
+    assert all(r["figures"] is None for r in scheduled["items"])
 
 
 async def test_audience_figures_are_kept_in_the_database_for_the_report(
