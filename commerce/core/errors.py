@@ -127,3 +127,23 @@ class CommitUnknown(DatabaseUnavailable):
             "the database connection dropped during the commit; retry with the same Idempotency-Key",
             retry_after=retry_after,
         )
+
+
+class FileRefused(InvalidInput):
+    """A file the content checks refuse; ``code`` says why: ``unsupported_type`` (``details.detected``
+    names what its bytes are) or ``too_large`` (``details.limit``, the kind's limit in bytes)."""
+
+    def __init__(self, reason: str, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details={"reason": reason, **(details or {})})
+        self.reason = reason
+        self.code = reason
+
+
+class LinkRefused(Forbidden):
+    """A signed file link that does not admit its bearer; ``code`` says why: ``link_missing`` (no or
+    malformed signature), ``link_invalid`` (the signature does not match) or ``link_expired``."""
+
+    def __init__(self, reason: str, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, details={"reason": reason, **(details or {})})
+        self.reason = reason
+        self.code = reason
