@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from commerce.core import failpoints
 from commerce.core.database import Database
 from commerce.core.db import Clock, system_clock
+from commerce.files import FileLinks, create_file_store
 from commerce.orders.service import OrderService
 from commerce.orders.stock import create_stock
 from commerce.payments.service import PaymentService
@@ -31,6 +32,7 @@ from live.api import (
     cart,
     catalog,
     demo,
+    files,
     me,
     media,
     moderation,
@@ -181,6 +183,10 @@ def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
         sandbox=payment.bank,
         sale_cache=sale_cache,
         images=ImageStore(Path(settings.upload_dir), settings.base_url),
+        files=create_file_store(settings.file_store_url),
+        file_links=FileLinks(
+            settings.file_links_secret, ttl=timedelta(seconds=settings.file_link_ttl_seconds)
+        ),
         media=media,
         streams=StreamService(
             db,
@@ -274,6 +280,7 @@ def create_app(
         *api.routes(),
         *media.routes,
         *uploads.routes,
+        *files.routes,
         WebSocketRoute("/ws/rooms/{room_id}", room_socket),  # any id: a bad one gets the 4004 close,
         *web.routes(),
     ]
@@ -293,4 +300,5 @@ def create_app(
     app.state.openapi = api.openapi(title="Yellowcart", version=VERSION, description=(live_doc or "").strip())
     media.document(app.state.openapi)
     uploads.document(app.state.openapi)
+    files.document(app.state.openapi)
     return app

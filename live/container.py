@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from commerce.core.database import Database
 from commerce.core.db import Clock
+from commerce.files import FileLinks, FileStore
 from commerce.orders.service import OrderService
 from commerce.payments.service import PaymentService
 from live.auth import TokenService
@@ -44,5 +45,7 @@ class Services:
     media: MediaProvider
     streams: StreamService
     images: ImageStore
+    files: FileStore
+    file_links: FileLinks
     sandbox: SandboxBank | None = None  # the in-process sandbox payment provider, if used
     redis: Redis | None = None

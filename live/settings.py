@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commerce.core import failpoints
+from commerce.files.content import FileLimits, MiB
 from live.origins import normalize_origin
 
 DEV_JWT_SECRET = "yellowcart-development-secret-change-me-0123456789"
 DEV_MEDIA_SECRET = "yellowcart-development-media-secret-change-me"
+DEV_FILE_LINK_SECRET = "yellowcart-development-file-link-secret-change-me"
 MEDIA_PROVIDERS = ("webrtc", "nginx-rtmp", "aliyun", "tencent")
 
 
@@ -62,6 +66,20 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="largest picture one upload may carry"
     )
+    file_store_url: str = Field(
+        "file:./var/files",
+        description="where kept files (after-sales evidence) live: file:///abs/path, file:./relative/path, "
+        "or memory:// (tests)",
+    )
+    file_link_secret: str | None = Field(
+        None, description="signs links to kept files; unset: derived from JWT_SECRET (else a development one)"
+    )
+    file_link_ttl_seconds: int = Field(900, ge=10, le=7 * 86400, description="a file link expires after this")
+    file_max_image_bytes: int = Field(
+        10 * MiB, ge=1024, description="largest image file (PNG, JPEG, WebP, GIF)"
+    )
+    file_max_video_bytes: int = Field(100 * MiB, ge=1024, description="largest video (MP4, QuickTime, WebM)")
+    file_max_document_bytes: int = Field(20 * MiB, ge=1024, description="largest document (PDF, UTF-8 text)")
     gc_gen0_threshold: int = Field(
         20_000, ge=100, description="allocations between young-generation collections (Python's default: 700)"
     )
@@ -248,6 +266,24 @@ class Settings(BaseSettings):
     @property
     def uses_dev_secret(self) -> bool:
         return self.jwt_algorithm.startswith("HS") and self.jwt_secret is None
+
+    @property
+    def file_links_secret(self) -> str:
+        """``FILE_LINK_SECRET``; else derived from ``JWT_SECRET`` (so a deployment that set one does not
+        sign links with a published secret); else the development secret."""
+        if self.file_link_secret:
+            return self.file_link_secret
+        if self.jwt_secret:
+            return hmac.new(self.jwt_secret.encode(), b"yellowcart file links", hashlib.sha256).hexdigest()
+        return DEV_FILE_LINK_SECRET
+
+    @property
+    def file_limits(self) -> FileLimits:
+        return FileLimits(
+            image=self.file_max_image_bytes,
+            video=self.file_max_video_bytes,
+            document=self.file_max_document_bytes,
+        )
 
     @property
     def stream_key_secret(self) -> str:

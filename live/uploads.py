@@ -2,7 +2,7 @@
 WebP; never the name or the declared type), kept under ``UPLOAD_DIR`` by the hash of their content (so
 the same picture uploaded twice is one file, and a name never changes what it serves), and served
 back at ``/uploads/images/<name>``. One local directory: a deployment with several servers points them
-all at shared storage (issue 13 puts a file-store interface here)."""
+all at shared storage (kept files of other kinds go through ``commerce.files``)."""
 
 from __future__ import annotations
 
@@ -15,22 +15,20 @@ from pathlib import Path
 
 from commerce.core.errors import InvalidInput
 from commerce.core.identity import Principal, Role
+from commerce.files.content import sniff
 
 IMAGES_PATH = "/uploads/images"
 UPLOADERS = (Role.STREAMER, Role.SHOP_OPERATOR, Role.PLATFORM_STAFF)
 # extension and served type by the file's first bytes
 KINDS = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+_EXT = {content_type: ext for ext, content_type in KINDS.items()}
 
 
 def sniff_image(data: bytes) -> str | None:
-    """``png``, ``jpg`` or ``webp`` by the file's magic bytes; None for anything else."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
+    """``png``, ``jpg`` or ``webp`` by the file's magic bytes (``commerce.files.content``); None for
+    anything else (a GIF too: covers are PNG, JPEG or WebP)."""
+    found = sniff(data)
+    return _EXT.get(found.content_type) if found is not None else None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from commerce.core.database import Database
 from commerce.core.errors import (
     Conflict,
     DomainError,
+    FileRefused,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -49,6 +50,8 @@ def status_for(exc: DomainError) -> int:
         return 403
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, FileRefused) and exc.reason == "too_large":
+        return 413
     if isinstance(exc, Conflict):
         return 409
     if isinstance(exc, InvalidInput):
