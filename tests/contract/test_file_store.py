@@ -85,6 +85,7 @@ async def test_the_directory_keeps_files_across_instances_and_writes_nothing_hal
 
 async def test_a_failed_write_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = LocalFileStore(tmp_path / "files")
+
     def broken_replace(src: str, dst: object) -> None:
         raise OSError("disk full")
 

@@ -114,3 +114,21 @@ async def test_keep_stores_a_file_under_the_type_its_bytes_showed() -> None:
     assert got is not None and got.content_type == "video/webm" and got.data == WEBM
     with pytest.raises(FileRefused):
         await keep(store, b"MZ" + bytes(10), FileLimits())
+
+
+def test_the_file_settings_and_the_link_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from live.settings import DEV_FILE_LINK_SECRET, Settings
+
+    for name in ("JWT_SECRET", "FILE_LINK_SECRET", "FILE_STORE_URL", "FILE_LINK_TTL_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    plain = Settings()
+    assert plain.file_store_url == "file:./var/files"
+    assert plain.file_limits == FileLimits()
+    assert plain.file_link_ttl_seconds == 900
+    assert plain.file_links_secret == DEV_FILE_LINK_SECRET
+    with_jwt = Settings(jwt_secret="x" * 40)
+    derived = with_jwt.file_links_secret
+    assert derived not in (DEV_FILE_LINK_SECRET, "x" * 40) and len(derived) == 64
+    assert Settings(jwt_secret="x" * 40, file_link_secret="own").file_links_secret == "own"
+    small = Settings(file_max_image_bytes=2048, file_max_video_bytes=4096, file_max_document_bytes=3072)
+    assert small.file_limits == FileLimits(image=2048, video=4096, document=3072)
