@@ -52,7 +52,7 @@ class FileLinks:
                 "the link is not signed: it needs exp, uid and sig",
                 details={"missing": missing},
             )
-        if not expires.isdigit() or len(expires) > 12:
+        if not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
             raise LinkRefused("link_invalid", "the link's expiry is not a time", details={"exp": expires})
         if not hmac.compare_digest(sig.encode(), self.sign(key, user_id, int(expires)).encode()):
             raise LinkRefused("link_invalid", "the link's signature does not match it")

@@ -91,6 +91,7 @@ async def test_a_tampered_link_is_refused(files: Client) -> None:
         _with(link, sig=("0" if sig[0] != "0" else "1") + sig[1:]),  # one character of the signature
         _with(link, exp=str(int(exp) + 3600)),  # a later expiry
         _with(link, exp="soon"),
+        _with(link, exp="²"),  # a digit to str.isdigit, not to int()
         _with(link, sig="not-hex"),
         _with(link, sig=sig.upper()),
         _with(link.replace(key, other)),  # the same signature on another file

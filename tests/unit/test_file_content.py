@@ -132,3 +132,12 @@ def test_the_file_settings_and_the_link_secret(monkeypatch: pytest.MonkeyPatch) 
     assert Settings(jwt_secret="x" * 40, file_link_secret="own").file_links_secret == "own"
     small = Settings(file_max_image_bytes=2048, file_max_video_bytes=4096, file_max_document_bytes=3072)
     assert small.file_limits == FileLimits(image=2048, video=4096, document=3072)
+
+
+def test_the_edge_answers_too_large_with_413_and_a_wrong_type_with_422() -> None:
+    from live.api.errors import status_for
+
+    for data, limits, status in ((PNG, FileLimits(image=10), 413), (b"MZ\x90\x00", FileLimits(), 422)):
+        with pytest.raises(FileRefused) as refused:
+            check(data, limits)
+        assert status_for(refused.value) == status
