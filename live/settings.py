@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commerce.core import failpoints
+from commerce.files.base import create_file_store
 from commerce.files.content import FileLimits, MiB
 from live.origins import normalize_origin
 
@@ -204,6 +205,12 @@ class Settings(BaseSettings):
     def _known_media_provider(cls, v: str) -> str:
         if v not in MEDIA_PROVIDERS:
             raise ValueError(f"unknown media provider {v!r}; known: {', '.join(MEDIA_PROVIDERS)}")
+        return v
+
+    @field_validator("file_store_url")
+    @classmethod
+    def _known_file_store(cls, v: str) -> str:
+        create_file_store(v)  # refuses an unknown scheme now, naming FILE_STORE_URL (it touches no disk)
         return v
 
     @field_validator("ws_allowed_origins")

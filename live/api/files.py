@@ -79,6 +79,5 @@ def document(openapi: dict[str, Any]) -> None:
                 },
                 "404": {"description": "no such file", "content": error},
             },
-            "security": [{}],
         }
     }

@@ -130,6 +130,8 @@ def test_the_file_settings_and_the_link_secret(monkeypatch: pytest.MonkeyPatch) 
     derived = with_jwt.file_links_secret
     assert derived not in (DEV_FILE_LINK_SECRET, "x" * 40) and len(derived) == 64
     assert Settings(jwt_secret="x" * 40, file_link_secret="own").file_links_secret == "own"
+    with pytest.raises(ValueError, match="file_store_url"):
+        Settings(file_store_url="s3://bucket/evidence")
     small = Settings(file_max_image_bytes=2048, file_max_video_bytes=4096, file_max_document_bytes=3072)
     assert small.file_limits == FileLimits(image=2048, video=4096, document=3072)
 
