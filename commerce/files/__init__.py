@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce.files.base import FileStore, StoredFile, create_file_store, valid_key
+from commerce.files.base import FileReader, FileStore, StoredFile, create_file_store, valid_key
 from commerce.files.content import ACCEPTED, Detected, FileLimits, check, describe, sniff
 from commerce.files.links import FILES_PATH, FileLinks
 
@@ -33,6 +33,7 @@ __all__ = [
     "Detected",
     "FileLimits",
     "FileLinks",
+    "FileReader",
     "FileStore",
     "Kept",
     "StoredFile",

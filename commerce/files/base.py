@@ -1,5 +1,6 @@
 """What a file store is: bytes in with their content type, a key out; bytes back by key; delete;
-exists. This module holds the ``FileStore`` protocol, the ``StoredFile`` it hands back, the shape of
+exists. This module holds the ``FileStore`` protocol, the ``StoredFile`` and ``FileReader`` it hands
+back (whole, or in chunks), the shape of
 a key (``new_key``, ``valid_key``) and ``create_file_store``, which chooses the store by URL and
 imports its implementation lazily: ``LocalFileStore`` (``local.py``, a directory, the default) or
 ``MemoryFileStore`` (``memory.py``, tests). An object store (``s3://``) can be added the same way.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -21,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+\-]+/[A-Za-z0-9!#$&^_.+\-]+(; ?[A-Za-z0-9=\-_. ]+)*$")
 SCHEMES = ("file", "memory")
+CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,16 @@ class StoredFile:
         return len(self.data)
 
 
+@dataclass(frozen=True)
+class FileReader:
+    """A stored file to read in chunks (a video need not be held in memory whole): ``chunks()`` once."""
+
+    key: str
+    content_type: str
+    size: int
+    chunks: Callable[[], AsyncIterator[bytes]]
+
+
 class FileStore(Protocol):
     async def put(self, data: bytes, content_type: str) -> str:
         """Keep ``data`` whole (a reader never sees part of it); the new file's key."""
@@ -41,6 +54,10 @@ class FileStore(Protocol):
 
     async def get(self, key: str) -> StoredFile | None:
         """The file and its content type; None when there is no such file (or the key is malformed)."""
+        ...
+
+    async def open(self, key: str) -> FileReader | None:
+        """The file to read in chunks of at most ``CHUNK`` bytes; None as for ``get``."""
         ...
 
     async def delete(self, key: str) -> bool:

@@ -10,9 +10,11 @@ import asyncio
 import contextlib
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
-from commerce.files.base import StoredFile, check_content_type, new_key, valid_key
+from commerce.files.base import CHUNK, FileReader, StoredFile, check_content_type, new_key, valid_key
 
 
 class LocalFileStore:
@@ -39,6 +41,25 @@ class LocalFileStore:
             return None
         header, _, data = raw.partition(b"\n")
         return StoredFile(key, header.decode(), data)
+
+    async def open(self, key: str) -> FileReader | None:
+        path = self._path(key)
+        if path is None:
+            return None
+        opened = await asyncio.to_thread(_open, path)
+        if opened is None:
+            return None
+        f, content_type, size = opened
+
+        async def chunks() -> AsyncIterator[bytes]:
+            # the file was opened before: a delete meanwhile does not cut a reader short
+            try:
+                while chunk := await asyncio.to_thread(f.read, CHUNK):
+                    yield chunk
+            finally:
+                f.close()
+
+        return FileReader(key, content_type, size, chunks)
 
     async def delete(self, key: str) -> bool:
         path = self._path(key)
@@ -68,6 +89,20 @@ class LocalFileStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def _open(path: Path) -> tuple[BinaryIO, str, int] | None:
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        return None
+    try:
+        header = f.readline()
+        size = os.fstat(f.fileno()).st_size - len(header)
+    except BaseException:
+        f.close()
+        raise
+    return f, header.rstrip(b"\n").decode(), size
 
 
 def _read(path: Path) -> bytes | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from commerce.core.errors import DomainError
@@ -32,17 +32,19 @@ async def serve_file(request: Request) -> Response:
         services.file_links.verify(key, q.get("uid"), q.get("exp"), q.get("sig"), services.clock())
     except DomainError as exc:
         return domain_error_response(exc)
-    stored = await services.files.get(key)
+    stored = await services.files.open(key)
     if stored is None:
         return error_response(404, "not_found", "no such file", {"kind": "file", "id": key})
     headers = {
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, no-store",  # the link, not the cache, is the permission
+        "Content-Length": str(stored.size),
     }
     if not stored.content_type.startswith(INLINE):
         headers["Content-Disposition"] = f'attachment; filename="{key}"'
-    return Response(stored.data, media_type=stored.content_type, headers=headers)
+    # in chunks: a 100 MiB video is never held in memory whole
+    return StreamingResponse(stored.chunks(), media_type=stored.content_type, headers=headers)
 
 
 routes = [Route(FILES_PATH + "/{key}", serve_file, methods=["GET"])]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from commerce.files import FileStore, create_file_store
+from commerce.files.base import CHUNK
 from commerce.files.local import LocalFileStore
 from commerce.files.memory import MemoryFileStore
 
@@ -43,6 +44,20 @@ async def test_empty_and_binary_files_keep_every_byte(store: FileStore) -> None:
     for data in (b"", b"\n", b"\x00\n\x00\r\n", bytes(range(256))):
         got = await store.get(await store.put(data, "application/octet-stream"))
         assert got is not None and got.data == data
+
+
+async def test_a_file_reads_back_in_chunks(store: FileStore) -> None:
+    big = bytes(range(256)) * 1000  # several chunks, the last one short
+    for data, ctype in ((big, "video/mp4"), (b"", "text/plain"), (PDF, "application/pdf")):
+        key = await store.put(data, ctype)
+        reader = await store.open(key)
+        assert reader is not None
+        assert (reader.key, reader.content_type, reader.size) == (key, ctype, len(data))
+        chunks = [chunk async for chunk in reader.chunks()]
+        assert b"".join(chunks) == data
+        assert all(0 < len(chunk) <= CHUNK for chunk in chunks)
+    assert await store.open("../" + key) is None
+    assert await store.open("0" * 32) is None
 
 
 async def test_delete_says_whether_there_was_a_file(store: FileStore) -> None:

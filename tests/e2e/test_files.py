@@ -61,10 +61,19 @@ async def test_a_link_serves_the_file_with_its_type(files: Client) -> None:
         assert r.headers["content-type"] == ctype
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["cache-control"] == "private, no-store"
+        assert r.headers["content-length"] == str(len(data))
         if inline:
             assert "content-disposition" not in r.headers
         else:
             assert r.headers["content-disposition"].startswith("attachment")
+
+
+async def test_a_large_video_is_served_whole(files: Client) -> None:
+    c = files
+    video = MP4 + bytes(range(256)) * 2000  # half a megabyte: several chunks
+    r = await c.http.get(_link(c, await _kept(c, video), "buyer-1"))
+    assert r.status_code == 200 and r.content == video
+    assert r.headers["content-length"] == str(len(video))
 
 
 async def test_an_expired_link_is_refused(files: Client, clock: FakeClock) -> None:
