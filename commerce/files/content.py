@@ -128,7 +128,7 @@ def describe(data: bytes) -> str:
     for magic, content_type in _REFUSED:
         if head.startswith(magic):
             return content_type
-    if b"\x00" not in data and _utf8(data, strict=False):
+    if b"\x00" not in data and _control_free(data[:4096]):
         return "text/plain (not UTF-8)"
     return "application/octet-stream"
 
@@ -159,9 +159,12 @@ def check(data: bytes, limits: FileLimits) -> Detected:
     return found
 
 
-def _utf8(data: bytes, *, strict: bool = True) -> bool:
-    if not strict:
-        return not any(b < 0x09 or 0x0E <= b < 0x20 for b in data[:4096])
+def _control_free(data: bytes) -> bool:
+    """Text in some 8-bit encoding: no control characters but tab, line breaks and form feed."""
+    return not any(b < 0x09 or 0x0E <= b < 0x20 for b in data)
+
+
+def _utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
