@@ -412,22 +412,28 @@ async def _context(request: Request, op: Operation, services: Services) -> Ctx:
     return ctx
 
 
-async def _read_body(request: Request, limit: int, *, optional: bool = False) -> bytes:
-    """The raw body, at most ``limit`` bytes of JSON; an optional body may be absent, whatever its type."""
-    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if ctype != "application/json" and not ctype.endswith("+json") and not optional:
-        raise _unsupported(ctype)
+async def read_limited(request: Request, limit: int, too_large: str) -> bytes:
+    """The raw body, refused with 413 ``body_too_large`` (``too_large`` its message) past ``limit`` bytes:
+    by its declared length at once, else as soon as the stream passes it."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise EdgeError(413, "body_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
+        raise EdgeError(413, "body_too_large", too_large, {"limit": limit})
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise EdgeError(413, "body_too_large", f"request body exceeds {limit} bytes", {"limit": limit})
+            raise EdgeError(413, "body_too_large", too_large, {"limit": limit})
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def _read_body(request: Request, limit: int, *, optional: bool = False) -> bytes:
+    """The raw body, at most ``limit`` bytes of JSON; an optional body may be absent, whatever its type."""
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if ctype != "application/json" and not ctype.endswith("+json") and not optional:
+        raise _unsupported(ctype)
+    raw = await read_limited(request, limit, f"request body exceeds {limit} bytes")
     if optional and raw.strip() and ctype != "application/json" and not ctype.endswith("+json"):
         raise _unsupported(ctype)
     return raw

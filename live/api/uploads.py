@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from live.api.errors import EdgeError, error_response
-from live.api.routing import Api, Ctx
+from live.api.errors import error_response
+from live.api.routing import Api, Ctx, read_limited
 from live.api.schemas import ImageOut
 from live.container import Services
 from live.uploads import IMAGES_PATH, KINDS, UPLOADERS, upload_image
@@ -18,22 +18,6 @@ from live.uploads import IMAGES_PATH, KINDS, UPLOADERS, upload_image
 api = Api()
 TAGS = ["uploads"]
 _NAME = re.compile(r"^[0-9a-f]{40}\.(png|jpg|webp)$")
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise EdgeError(413, "body_too_large", f"a picture may have at most {limit} bytes", {"limit": limit})
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise EdgeError(
-                413, "body_too_large", f"a picture may have at most {limit} bytes", {"limit": limit}
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @api.op(
@@ -46,7 +30,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 )
 async def upload(ctx: Ctx) -> ImageOut:
     ctx.user.require(*UPLOADERS)  # before reading what may be megabytes
-    data = await _read_limited(ctx.request, ctx.services.settings.upload_max_bytes)
+    limit = ctx.services.settings.upload_max_bytes
+    data = await read_limited(ctx.request, limit, f"a picture may have at most {limit} bytes")
     image = await upload_image(ctx.services.images, ctx.user, data)
     return ImageOut.model_validate(image)
 

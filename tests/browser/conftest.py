@@ -113,3 +113,18 @@ def shoot(page: Any, name: str, size: str, lang: str) -> Path:
     path = SCREENSHOT_DIR / f"{name}-{size}-{lang}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+ADDRESS = {
+    "name": "Wang Fang",
+    "phone": "+86 139 0000 0000",
+    "line1": "1 Nanjing Road",
+    "city": "Shanghai",
+    "country": "CN",
+}
+
+
+def fill_address(sheet: Any, address: dict[str, str] = ADDRESS) -> None:
+    """Fill the room page's buy sheet's address fields."""
+    for field, value in address.items():
+        sheet.get_by_test_id(f"address-{field}").fill(value)

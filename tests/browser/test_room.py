@@ -25,7 +25,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import OpenPage, shoot
+from tests.browser.conftest import OpenPage, fill_address, shoot
 from tests.e2e.channel import free_port
 from tests.e2e.cluster import Cluster
 from tests.support import IN_CI
@@ -293,14 +293,7 @@ def test_the_viewer_buys_the_last_unit_and_pays_on_the_sandbox_page(
     row.get_by_test_id("buy").click()
     sheet = page.get_by_test_id("buy-sheet")
     expect(sheet.get_by_test_id("quantity")).to_have_attribute("max", "1")
-    for field, value in (
-        ("name", "Wang Fang"),
-        ("phone", "+86 139 0000 0000"),
-        ("line1", "1 Nanjing Road"),
-        ("city", "Shanghai"),
-        ("country", "CN"),
-    ):
-        sheet.get_by_test_id(f"address-{field}").fill(value)
+    fill_address(sheet)
     sheet.get_by_test_id("place-order").click()
     status = sheet.get_by_test_id("order-status")
     expect(status).to_have_attribute("data-status", "pending_payment")
@@ -439,13 +432,7 @@ def test_a_viewer_joining_late_sees_the_sales_countdown_and_buys_when_it_ends(
     expect(sheet.get_by_test_id("quantity")).to_have_attribute("max", "2")
     sheet.get_by_test_id("quantity").fill("2")
     expect(sheet.get_by_test_id("sheet-price")).to_have_text("¥318.00")
-    for field, value in (
-        ("name", "Zhao Min"),
-        ("phone", "13900000000"),
-        ("line1", "9 Lane"),
-        ("city", "Hangzhou"),
-    ):
-        sheet.get_by_test_id(f"address-{field}").fill(value)
+    fill_address(sheet, {"name": "Zhao Min", "phone": "13900000000", "line1": "9 Lane", "city": "Hangzhou"})
     sheet.get_by_test_id("place-order").click()
     expect(sheet.get_by_test_id("order-status")).to_have_attribute("data-status", "pending_payment")
     placed = ok(call(site, "viewer_2", "GET", "/me/orders", params={"status": "pending_payment"}))["items"][0]

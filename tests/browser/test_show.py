@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import OpenPage, shoot
+from tests.browser.conftest import OpenPage, fill_address, shoot
 from tests.e2e.cluster import Cluster, running_cluster
 
 
@@ -92,14 +92,7 @@ def test_a_whole_show_across_the_pages(open_page: OpenPage, site: Cluster) -> No
     # the viewer buys the last unit and pays on the sandbox page
     row.get_by_test_id("buy").click()
     sheet = viewer.get_by_test_id("buy-sheet")
-    for field, value in (
-        ("name", "Wang Fang"),
-        ("phone", "+86 139 0000 0000"),
-        ("line1", "1 Nanjing Road"),
-        ("city", "Shanghai"),
-        ("country", "CN"),
-    ):
-        sheet.get_by_test_id(f"address-{field}").fill(value)
+    fill_address(sheet)
     sheet.get_by_test_id("place-order").click()
     expect(sheet.get_by_test_id("order-status")).to_have_attribute("data-status", "pending_payment")
     for page in (viewer, other):  # the last unit went: both viewers see sold out
